@@ -1,0 +1,1 @@
+"""stormwatch analysis library: text classifiers, online anomaly detectors and storm scoring."""

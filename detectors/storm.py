@@ -1,0 +1,241 @@
+"""Storm level on the Shitstorm-Skala (0-6): per-scope signals from buckets and the documented mapping to a level."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.seasonal import SeasonalVolume
+
+LEVEL_NAMES_DE = (
+    "ruhig",
+    "vereinzelte Kritik",
+    "wiederholte Kritik",
+    "anhaltende Kritik, Ausweitung",
+    "Protestgruppen, Echo auf allen Kanälen",
+    "Sturm",
+    "Orkan",
+)
+
+KINDS = ("calm", "surge", "shitstorm", "question_surge", "candystorm")
+
+
+@dataclass(frozen=True)
+class StormThresholds:
+    """The mapping from measurements to levels; see docs/storm-levels.md for why each number is what it is."""
+
+    min_count: int = 8
+    volume_ratio_levels: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0)
+    min_z: float = 3.0
+    negative_share_min: float = 0.45
+    negative_share_lift: float = 0.15
+    majority_share: float = 0.6
+    toxic_share_hurricane: float = 0.25
+    question_share_min: float = 0.40
+    positive_share_min: float = 0.50
+    min_platforms_for_level_4: int = 2
+
+
+@dataclass(frozen=True)
+class StormReading:
+    """The level of one scope at the end of one bucket, the kind of surge, and the numbers behind it."""
+
+    level: int
+    kind: str
+    signals: dict[str, float]
+    reason: str
+
+
+def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str]:
+    """Pure mapping from window signals to (level, kind, reason).
+
+    Volume alone is at most level 1: a Shitstorm needs a surge *and* a negative share above both an absolute
+    floor and the scope's usual share. Question surges and Candystorms are classified before hostility is
+    judged on volume, so they get their own playbooks instead of a Shitstorm alert.
+    """
+    count, ratio, z = s["count"], s["volume_ratio"], s["volume_z"]
+    negative, usual_negative = s["negative_share"], s["usual_negative_share"]
+    hostile = negative >= max(th.negative_share_min, usual_negative + th.negative_share_lift)
+    surge = count >= th.min_count and z >= th.min_z and ratio >= th.volume_ratio_levels[0]
+    if not surge:
+        if hostile and count >= max(2, th.min_count // 2):
+            return 1, "calm", f"{negative:.0%} negativ bei normalem Volumen"
+        return 0, "calm", "ruhig"
+    size = sum(1 for r in th.volume_ratio_levels if ratio >= r)
+    if not hostile:
+        if s["question_share"] >= th.question_share_min:
+            return size, "question_surge", f"{ratio:.1f}-faches Volumen, {s['question_share']:.0%} Fragen"
+        if s["positive_share"] >= th.positive_share_min:
+            return size, "candystorm", f"{ratio:.1f}-faches Volumen, {s['positive_share']:.0%} positiv"
+        return 1, "surge", f"{ratio:.1f}-faches Volumen ohne auffällige Negativität"
+    level = size
+    caps = []
+    if s["platforms"] < th.min_platforms_for_level_4 and level > 3:
+        level, caps = 3, caps + ["nur eine Plattform"]
+    if negative < th.majority_share and level > 4:
+        level, caps = 4, caps + ["Kritiker nicht in der Mehrheit"]
+    if s["toxic_share"] < th.toxic_share_hurricane and level > 5:
+        level, caps = 5, caps + ["Ton nicht überwiegend aggressiv"]
+    reason = (
+        f"{ratio:.1f}-faches Volumen ({int(count)} statt ~{s['expected']:.0f}), "
+        f"{negative:.0%} negativ (üblich {usual_negative:.0%}), {s['toxic_share']:.0%} toxisch"
+    )
+    if caps:
+        reason += "; begrenzt: " + ", ".join(caps)
+    return level, "shitstorm", reason
+
+
+@dataclass
+class _WindowEntry:
+    count: int
+    expected: float
+    negative: float
+    positive: float
+    toxic: float
+    questions: float
+    new_authors: int
+    platforms: frozenset[str]
+
+
+@dataclass
+class ShareBaseline:
+    """The scope's usual share of some label, learned from calm buckets only, weighted by their counts."""
+
+    prior: float
+    halflife_mentions: float = 2000.0
+    _weight: float = field(default=0.0, init=False)
+    _share: float = field(default=0.0, init=False)
+
+    @property
+    def share(self) -> float:
+        # shrink toward the prior until ~100 mentions were seen, so a quiet new scope has a sane baseline
+        strength = 100.0
+        return (self._weight * self._share + strength * self.prior) / (self._weight + strength)
+
+    def learn(self, hits: float, count: int) -> None:
+        if count <= 0:
+            return
+        decay = 0.5 ** (count / self.halflife_mentions)
+        self._share = (self._weight * decay * self._share + hits) / (self._weight * decay + count)
+        self._weight = self._weight * decay + count
+
+
+class ScopeStormScorer:
+    """All detector state of one scope: seasonal volume, usual shares, and a short window of recent buckets.
+
+    `score_one` reads a closed bucket and the window ending with it and returns a StormReading without
+    changing state; `learn_one` then adds the bucket. Shares are learned only from buckets that were not
+    part of a storm, and the volume baseline clips what it learns, so a storm does not become the norm.
+
+    >>> from datetime import datetime, timedelta, timezone
+    >>> scorer = ScopeStormScorer(bucket_seconds=300)
+    >>> t0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    >>> calm = {"count": 2, "negative": 0.4, "positive": 0.6, "toxic": 0.0, "questions": 0.2,
+    ...         "new_authors": 0, "platforms": ["facebook"]}
+    >>> for i in range(12 * 24 * 3):
+    ...     scorer.learn_one({**calm, "t": t0 + timedelta(minutes=5 * i)})
+    >>> storm = {"t": t0 + timedelta(days=3, hours=12), "count": 60, "negative": 48, "positive": 2,
+    ...          "toxic": 18, "questions": 5, "new_authors": 40, "platforms": ["facebook", "instagram"]}
+    >>> reading = scorer.score_one(storm)
+    >>> reading.kind, reading.level >= 4
+    ('shitstorm', True)
+    """
+
+    def __init__(
+        self,
+        bucket_seconds: int = 300,
+        window_buckets: int = 3,
+        thresholds: StormThresholds | None = None,
+        halflife_days: float = 7.0,
+        warmup_hours: float = 12.0,
+        utc_offset_hours: float = 1.0,
+    ):
+        self.bucket_seconds = bucket_seconds
+        self.window_buckets = window_buckets
+        self.thresholds = thresholds or StormThresholds()
+        self.halflife_days = halflife_days
+        self.warmup_hours = warmup_hours
+        self.volume = SeasonalVolume(
+            interval_seconds=bucket_seconds, halflife_days=halflife_days, utc_offset_hours=utc_offset_hours
+        )
+        self.negative = ShareBaseline(prior=0.25)
+        self.toxic = ShareBaseline(prior=0.03)
+        self.questions = ShareBaseline(prior=0.15)
+        self.positive = ShareBaseline(prior=0.2)
+        self._window: deque[_WindowEntry] = deque(maxlen=window_buckets)
+        self._buckets_seen = 0
+        self._last_level = 0
+
+    def _entry(self, x: dict[str, Any], expected: float) -> _WindowEntry:
+        return _WindowEntry(
+            count=int(x["count"]),
+            expected=expected,
+            negative=float(x.get("negative", 0.0)),
+            positive=float(x.get("positive", 0.0)),
+            toxic=float(x.get("toxic", 0.0)),
+            questions=float(x.get("questions", 0.0)),
+            new_authors=int(x.get("new_authors", 0)),
+            platforms=frozenset(x.get("platforms", ())),
+        )
+
+    def signals(self, x: dict[str, Any], window_buckets: int | None = None) -> dict[str, float]:
+        """The signals over bucket x and the `window_buckets - 1` buckets learned before it."""
+        size = self.window_buckets if window_buckets is None else window_buckets
+        current = self._entry(x, self.volume.expected(x["t"]))
+        window = list(self._window)[-(size - 1) :] if size > 1 else []
+        window.append(current)
+        count = sum(e.count for e in window)
+        expected = sum(e.expected for e in window)
+        variance = sum(self.volume.variance(e.expected) for e in window)
+        share = (lambda total: total / count if count else 0.0)  # noqa: E731 - local shorthand
+        return {
+            "count": float(count),
+            "expected": expected,
+            "volume_ratio": count / max(expected, 0.5),
+            "volume_z": (count - expected) / math.sqrt(variance) if self.volume.n_observations >= 2 else 0.0,
+            "negative_share": share(sum(e.negative for e in window)),
+            "usual_negative_share": self.negative.share,
+            "toxic_share": share(sum(e.toxic for e in window)),
+            "usual_toxic_share": self.toxic.share,
+            "question_share": share(sum(e.questions for e in window)),
+            "positive_share": share(sum(e.positive for e in window)),
+            "new_author_share": share(sum(e.new_authors for e in window)),
+            "platforms": float(len(frozenset().union(*(e.platforms for e in window)))),
+            "bucket_count": float(current.count),
+            "window_buckets": float(len(window)),
+        }
+
+    def warmed_up(self) -> bool:
+        return self._buckets_seen * self.bucket_seconds >= self.warmup_hours * 3600
+
+    def score_one(self, x: dict[str, Any]) -> StormReading:
+        """The more severe of two views: the last bucket alone (fast onset) and the window (small counts)."""
+        windowed = self.signals(x)
+        if not self.warmed_up():
+            return StormReading(0, "calm", windowed, "Einlernphase")
+        best = StormReading(*self._level(windowed))
+        if self.window_buckets > 1:
+            single = self.signals(x, window_buckets=1)
+            candidate = StormReading(*self._level(single))
+            if candidate.level > best.level:
+                best = candidate
+        return best
+
+    def _level(self, s: dict[str, float]) -> tuple[int, str, dict[str, float], str]:
+        level, kind, reason = storm_level(s, self.thresholds)
+        return level, kind, s, reason
+
+    def learn_one(self, x: dict[str, Any], reading: StormReading | None = None) -> None:
+        expected = self.volume.expected(x["t"]) if self.volume.n_observations else 0.0
+        entry = self._entry(x, expected)
+        self.volume.learn_one({"t": x["t"], "value": entry.count})
+        self._window.append(entry)
+        self._buckets_seen += 1
+        stormy = reading is not None and reading.level >= 2
+        if not stormy:
+            self.negative.learn(entry.negative, entry.count)
+            self.toxic.learn(entry.toxic, entry.count)
+            self.questions.learn(entry.questions, entry.count)
+            self.positive.learn(entry.positive, entry.count)

@@ -1,0 +1,98 @@
+"""Decision stage: turns storm assessments into alert events with playbook, link and owners."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from monitor.alerting.state import AlertPolicy, OpenAlert, step
+from monitor.config import Settings
+from monitor.domain import AlertEvent, StormAssessment
+
+if TYPE_CHECKING:
+    from monitor.playbooks import Playbook
+
+
+def playbook_url(base_url: str, playbook_id: str) -> str:
+    return f"{base_url.rstrip('/')}/playbooks/{playbook_id}"
+
+
+class AlertDecider:
+    """Holds the open alert of every scope and emits an AlertEvent for each transition."""
+
+    def __init__(self, settings: Settings, playbooks: dict[str, "Playbook"]):
+        self.settings = settings
+        self.playbooks = playbooks
+        self._open: dict[str, OpenAlert] = {}
+        self._playbook_of: dict[str, str] = {}
+
+    def _policy(self, scope: str) -> AlertPolicy:
+        detection = self.settings.detection_for(scope)
+        return AlertPolicy(detection.open_level, detection.resolve_level, detection.resolve_after_buckets)
+
+    def open_alerts(self) -> list[OpenAlert]:
+        return list(self._open.values())
+
+    def decide(self, assessment: StormAssessment) -> AlertEvent | None:
+        scope = assessment.scope
+        before = self._open.get(scope)
+        after, event = step(
+            before,
+            scope=scope,
+            level=assessment.level,
+            kind=assessment.kind,
+            at=assessment.at,
+            policy=self._policy(scope),
+        )
+        if after is None:
+            self._open.pop(scope, None)
+        else:
+            self._open[scope] = after
+        if event is None:
+            return None
+        alert = after or before
+        assert alert is not None
+        playbook_id = self._choose_playbook(alert, assessment, event)
+        reason = assessment.reason
+        if event == "resolved":
+            reason = f"seit {self._policy(scope).resolve_after_buckets} Intervallen wieder ruhig (Stufe {assessment.level})"
+        return AlertEvent(
+            event=event,
+            alert_id=alert.alert_id,
+            at=assessment.at,
+            scope=scope,
+            kind=alert.kind,
+            level=assessment.level,
+            peak_level=alert.peak_level,
+            playbook=playbook_id,
+            playbook_url=playbook_url(self.settings.web.base_url, playbook_id),
+            owners=self._owners(playbook_id),
+            reason=reason,
+            signals=dict(assessment.signals),
+            top_terms=list(assessment.top_terms),
+            samples=list(assessment.samples),
+            opened_at=alert.opened_at,
+        )
+
+    def _choose_playbook(self, alert: OpenAlert, assessment: StormAssessment, event: str) -> str:
+        # the playbook is chosen when the alert opens and re-chosen on escalation (hate speech may appear later);
+        # updates and the resolution keep the one the team is already working with
+        if event in ("opened", "escalated") or alert.alert_id not in self._playbook_of:
+            from monitor.playbooks import choose_playbook
+
+            chosen = choose_playbook(
+                self.settings.playbook_rules,
+                self.settings.default_playbook,
+                kind=alert.kind,
+                scope=alert.scope,
+                level=assessment.level,
+                toxic_share=assessment.signals.get("toxic_share", 0.0),
+                top_terms=assessment.top_terms,
+            )
+            self._playbook_of[alert.alert_id] = chosen
+        return self._playbook_of[alert.alert_id]
+
+    def _owners(self, playbook_id: str) -> list[str]:
+        playbook = self.playbooks.get(playbook_id)
+        if playbook is None:
+            return []
+        return self.settings.owners_of([role.id for role in playbook.roles])

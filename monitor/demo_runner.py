@@ -1,0 +1,52 @@
+"""`stormwatch demo`: the bundled German sample stream through the whole chain, alerts printed as they fire."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO
+
+from monitor.config import Settings
+from monitor.domain import AlertEvent
+from monitor.playbooks import load_playbooks
+from monitor.replay import print_event, replay
+
+
+def _fresh_sqlite(url: str) -> None:
+    """The demo starts from an empty database each time; otherwise idempotent inserts would hide the replay."""
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        path = Path(url.removeprefix("sqlite:///"))
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def run_demo(settings: Settings, stream_path: Path, *, progress: bool = True, out: IO[str] | None = None) -> int:
+    stream = out or sys.stdout
+    playbooks = load_playbooks(settings.playbooks_dir)
+    _fresh_sqlite(settings.database.url)
+    stream.write(
+        "stormwatch demo – Birkenfelde, 9.–13. März 2026 (fiktiv)\n"
+        f"Stream: {stream_path}\nDatenbank: {settings.database.url}\n"
+    )
+    stream.flush()
+    fired: list[AlertEvent] = []
+
+    def show(event: AlertEvent) -> None:
+        fired.append(event)
+        print_event(event, settings, playbooks, stream)
+
+    result = replay(settings, stream_path, database_url=settings.database.url, on_event=show, progress=progress,
+                    progress_label="Demo")
+    stats = result.stats
+    opened = [e for e in fired if e.event == "opened"]
+    stream.write(
+        f"\nFertig: {stats.records} Beiträge in {result.seconds:.1f} s ({result.mentions_per_second:,.0f}/s), "
+        f"{stats.rejected} verworfen, {len(opened)} Alarme geöffnet, {len(fired)} Alarm-Ereignisse.\n"
+    )
+    for event in opened:
+        stream.write(f"  - {event.scope}: {event.kind}, Playbook {event.playbook}, Höchststufe {max(e.peak_level for e in fired if e.alert_id == event.alert_id)}\n")
+    stream.write(
+        "Weiter: `stormwatch run --config config/demo.yaml` zeigt Alarme und Playbooks unter "
+        f"{settings.web.base_url}\n"
+    )
+    return 0

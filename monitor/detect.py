@@ -1,0 +1,119 @@
+"""Detection stage: runs each scope's storm scorer on closed buckets and explains the result."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timezone
+
+from detectors.storm import ScopeStormScorer, StormThresholds
+from detectors.terms import TermBaseline
+from monitor.aggregate import ClosedBucket
+from monitor.config import DetectionSettings, Settings
+from monitor.domain import Mention, Sample, StormAssessment
+
+SAMPLE_CHARS = 140
+
+
+def thresholds_from(settings: DetectionSettings) -> StormThresholds:
+    return StormThresholds(
+        min_count=settings.min_count,
+        volume_ratio_levels=tuple(settings.volume_ratio_levels),
+        negative_share_min=settings.negative_share_min,
+        negative_share_lift=settings.negative_share_lift,
+        toxic_share_hurricane=settings.toxic_share_hurricane,
+        question_share_min=settings.question_share_min,
+        positive_share_min=settings.positive_share_min,
+    )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= SAMPLE_CHARS else text[: SAMPLE_CHARS - 1].rstrip() + "…"
+
+
+def pick_samples(mentions: list[Mention], kind: str, k: int = 3) -> list[Sample]:
+    """The k mentions that show the kind best, distinct texts only; authors are never part of a sample."""
+    if kind == "question_surge":
+        key = lambda m: m.question  # noqa: E731
+    elif kind == "candystorm":
+        key = lambda m: m.positive  # noqa: E731
+    else:
+        key = lambda m: m.negative + m.toxic  # noqa: E731
+    chosen: list[Sample] = []
+    seen: set[int] = set()
+    for mention in sorted((m for m in mentions if m.text), key=key, reverse=True):
+        if mention.text_hash in seen:
+            continue
+        seen.add(mention.text_hash)
+        chosen.append(Sample(mention.platform, _short(mention.text), mention.url, mention.negative, mention.toxic))
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+@dataclass
+class _ScopeState:
+    scorer: ScopeStormScorer
+    terms: TermBaseline = field(default_factory=TermBaseline)
+    recent: deque[list[Mention]] = field(default_factory=deque)
+
+
+class StormDetection:
+    """Per-scope detector state; `assess` scores a closed bucket, then learns from it (never the other way round)."""
+
+    def __init__(self, settings: Settings, window_buckets: int = 3):
+        self.settings = settings
+        self.window_buckets = window_buckets
+        self._scopes: dict[str, _ScopeState] = {}
+        self._zone = settings.zone
+        self._bucket_seconds = settings.detection.bucket_minutes * 60
+
+    def _state(self, scope: str) -> _ScopeState:
+        state = self._scopes.get(scope)
+        if state is None:
+            detection = self.settings.detection_for(scope)
+            scorer = ScopeStormScorer(
+                bucket_seconds=self._bucket_seconds,
+                window_buckets=self.window_buckets,
+                thresholds=thresholds_from(detection),
+                halflife_days=detection.baseline_halflife_days,
+                warmup_hours=detection.warmup_hours,
+                utc_offset_hours=0.0,  # assess() passes local wall-clock time, so DST needs no special case
+            )
+            state = self._scopes[scope] = _ScopeState(scorer, recent=deque(maxlen=self.window_buckets))
+        return state
+
+    def assess(self, closed: ClosedBucket) -> StormAssessment:
+        bucket = closed.bucket
+        state = self._state(bucket.scope)
+        x = {
+            "t": bucket.start.astimezone(self._zone).replace(tzinfo=timezone.utc),
+            "count": bucket.count,
+            "negative": bucket.negative,
+            "positive": bucket.positive,
+            "toxic": bucket.toxic,
+            "questions": bucket.questions,
+            "new_authors": bucket.new_authors,
+            "platforms": list(bucket.platforms),
+        }
+        reading = state.scorer.score_one(x)
+        state.recent.append(closed.mentions)
+        top_terms: list[str] = []
+        samples: list[Sample] = []
+        if reading.level >= 2:
+            window = [m for mentions in state.recent for m in mentions]
+            top_terms = state.terms.top_terms([m.text for m in window], k=5)
+            samples = pick_samples(window, reading.kind)
+        else:
+            state.terms.learn(m.text for m in closed.mentions)
+        state.scorer.learn_one(x, reading)
+        return StormAssessment(
+            scope=bucket.scope,
+            at=bucket.end,
+            level=reading.level,
+            kind=reading.kind,
+            signals=dict(reading.signals),
+            reason=reading.reason,
+            top_terms=top_terms,
+            samples=samples,
+        )

@@ -1,0 +1,115 @@
+"""Replays a recorded mention stream through the whole chain, driven by the mentions' own timestamps: backtest and demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable, Iterable, Iterator
+
+from monitor.collectors import RawRecord, read_records
+from monitor.config import Settings
+from monitor.domain import AlertEvent
+from monitor.enrich import Enricher
+from monitor.pipeline import Pipeline, PipelineStats, pseudonymiser_from
+from monitor.playbooks import load_playbooks
+from monitor.storage import Store
+
+
+@dataclass
+class ReplayResult:
+    stats: PipelineStats
+    events: int
+    seconds: float
+
+    @property
+    def mentions_per_second(self) -> float:
+        return self.stats.records / self.seconds if self.seconds > 0 else 0.0
+
+
+def _progress(records: Iterable[RawRecord], enabled: bool, total: int | None, desc: str) -> Iterator[RawRecord]:
+    if not enabled:
+        yield from records
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=" Beiträge", desc=desc, file=sys.stderr, mininterval=0.2, smoothing=0.1) as bar:
+        pending = 0
+        for record in records:
+            pending += 1
+            if pending == 1000:
+                bar.update(pending)
+                pending = 0
+            yield record
+        bar.update(pending)
+
+
+def replay(
+    settings: Settings,
+    input_path: Path,
+    *,
+    database_url: str,
+    on_event: Callable[[AlertEvent], None],
+    progress: bool = False,
+    progress_label: str = "Replay",
+    input_format: str | None = None,
+) -> ReplayResult:
+    """Run the chain on one file; notification is the caller's `on_event` (a backtest only writes events)."""
+    started = time.perf_counter()
+    playbooks = load_playbooks(settings.playbooks_dir)
+    store = Store.open(database_url)
+    try:
+        pipeline = Pipeline(
+            settings,
+            store=store,
+            enricher=Enricher.load(settings.classifier.model),
+            playbooks=playbooks,
+            pseudonymiser=pseudonymiser_from(settings),
+            on_event=on_event,
+        )
+        total = _count_lines(input_path) if progress else None
+        records = _progress(read_records(input_path, input_format), progress, total, progress_label)
+        events = sum(1 for _ in pipeline.feed(records))
+        events += sum(1 for _ in pipeline.flush())
+    finally:
+        store.close()
+    return ReplayResult(pipeline.stats, events, time.perf_counter() - started)
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as handle:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    except OSError:
+        return None
+
+
+def run_backtest(
+    settings: Settings,
+    input_path: Path,
+    out_path: Path,
+    *,
+    database_url: str = "sqlite://",
+    progress: bool = False,
+) -> ReplayResult:
+    """Write one JSON object per alert event to out_path; deliver nothing."""
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("w", encoding="utf-8") as out:
+
+        def write(event: AlertEvent) -> None:
+            out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+
+        return replay(
+            settings, input_path, database_url=database_url, on_event=write, progress=progress, progress_label="Backtest"
+        )
+
+
+def print_event(event: AlertEvent, settings: Settings, playbooks: dict, stream: IO[str]) -> None:
+    from monitor.alerting.message import render_message
+
+    title, body = render_message(event, playbooks.get(event.playbook), language=settings.language, zone=settings.zone)
+    rule = "=" * 78
+    stream.write(f"\n{rule}\n{title}\n{rule}\n{body}\n")
+    stream.flush()

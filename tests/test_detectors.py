@@ -1,0 +1,189 @@
+"""Detectors: one conformance check for all, then the seasonal baseline and the storm-level mapping."""
+
+import copy
+import math
+import pickle
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from detectors.base import AnomalyDetector
+from detectors.seasonal import SeasonalVolume, z_to_score
+from detectors.storm import ScopeStormScorer, StormThresholds, storm_level
+
+T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
+
+
+def _calm_count(t, rng, scale=1.0):
+    base = 6 if 8 <= t.hour < 21 else 0.4
+    return _poisson(rng, base * scale)
+
+
+def _poisson(rng, lam):
+    # Knuth's method; lam is small here
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+DETECTORS = [
+    lambda: SeasonalVolume(interval_seconds=300),
+    lambda: SeasonalVolume(interval_seconds=300, counts=False, diurnal_prior=False),
+]
+
+
+@pytest.mark.parametrize("make", DETECTORS)
+def test_conformance_score_before_learn_and_bounded_state(make):
+    detector = make()
+    assert isinstance(detector, AnomalyDetector)
+    rng = random.Random(3)
+    sizes = []
+    for i in range(12 * 24 * 10):
+        x = {"t": T0 + timedelta(minutes=5 * i), "value": _calm_count(T0 + timedelta(minutes=5 * i), rng)}
+        before = pickle.dumps(detector.__dict__)
+        score = detector.score_one(x)
+        assert pickle.dumps(detector.__dict__) == before, "score_one must not change state"
+        assert 0.0 <= score <= 1.0
+        assert detector.score_one(x) == score
+        detector.learn_one(x)
+        if i % 1000 == 0:
+            sizes.append(len(pickle.dumps(detector)))
+    assert max(sizes[1:]) == min(sizes[1:]), "state must not grow with the stream"
+
+
+def test_seasonal_baseline_learns_day_night_and_flags_a_daytime_spike():
+    detector = SeasonalVolume(interval_seconds=300)
+    rng = random.Random(1)
+    for i in range(12 * 24 * 14):
+        t = T0 + timedelta(minutes=5 * i)
+        detector.learn_one({"t": t, "value": _calm_count(t, rng)})
+    noon = T0 + timedelta(days=14, hours=12)
+    night = T0 + timedelta(days=14, hours=3)
+    assert 4.5 < detector.expected(noon) < 7.5
+    assert detector.expected(night) < 1.0
+    assert detector.score_one({"t": noon, "value": 7}) < 0.1
+    assert detector.score_one({"t": noon, "value": 40}) > 0.9
+    assert detector.score_one({"t": noon, "value": 0}) == 0.0, "only increases are anomalous"
+
+
+def test_a_storm_does_not_poison_the_baseline():
+    detector = SeasonalVolume(interval_seconds=300)
+    rng = random.Random(2)
+    for i in range(12 * 24 * 7):
+        t = T0 + timedelta(minutes=5 * i)
+        detector.learn_one({"t": t, "value": _calm_count(t, rng)})
+    noon = T0 + timedelta(days=7, hours=12)
+    before = detector.expected(noon + timedelta(days=1))
+    for i in range(36):  # three hours of a 10x storm
+        detector.learn_one({"t": noon + timedelta(minutes=5 * i), "value": 60})
+    after = detector.expected(noon + timedelta(days=1))
+    assert after < before * 1.5
+
+
+def test_z_to_score_is_monotone():
+    values = [z_to_score(z) for z in (-1, 0, 1, 2, 4, 7, 12)]
+    assert values == sorted(values) and values[0] == 0.0 and values[-1] > 0.99
+
+
+def _signals(**overrides):
+    base = {
+        "count": 60.0, "expected": 6.0, "volume_ratio": 10.0, "volume_z": 12.0, "negative_share": 0.7,
+        "usual_negative_share": 0.2, "toxic_share": 0.1, "question_share": 0.1, "positive_share": 0.1,
+        "platforms": 3.0,
+    }
+    return {**base, **overrides}
+
+
+@pytest.mark.parametrize(
+    "overrides, level, kind",
+    [
+        ({}, 5, "shitstorm"),  # ratio 10 -> 5; a majority is negative, but the tone is not aggressive enough for 6
+        ({"volume_ratio": 25.0, "toxic_share": 0.4}, 6, "shitstorm"),
+        ({"volume_ratio": 25.0, "toxic_share": 0.1}, 5, "shitstorm"),
+        ({"volume_ratio": 25.0, "negative_share": 0.5}, 4, "shitstorm"),
+        ({"volume_ratio": 25.0, "platforms": 1.0}, 3, "shitstorm"),
+        ({"negative_share": 0.2}, 1, "surge"),  # volume alone is not a Shitstorm
+        ({"negative_share": 0.3, "usual_negative_share": 0.3}, 1, "surge"),
+        ({"negative_share": 0.2, "question_share": 0.6}, 5, "question_surge"),
+        ({"negative_share": 0.1, "positive_share": 0.7}, 5, "candystorm"),
+        ({"count": 5.0}, 1, "calm"),  # too few mentions for a surge, but negative
+        ({"count": 3.0, "negative_share": 0.1}, 0, "calm"),
+        ({"volume_z": 2.0}, 1, "calm"),  # not significant
+        ({"volume_ratio": 3.5}, 3, "shitstorm"),
+        ({"volume_ratio": 2.5}, 2, "shitstorm"),
+    ],
+)
+def test_storm_level_mapping(overrides, level, kind):
+    got_level, got_kind, reason = storm_level(_signals(**overrides), StormThresholds())
+    assert (got_level, got_kind) == (level, kind), reason
+
+
+def _bucket(t, count, negative_share=0.2, toxic_share=0.0, question_share=0.15, positive_share=0.2, platforms=("facebook",)):
+    return {
+        "t": t, "count": count, "negative": count * negative_share, "toxic": count * toxic_share,
+        "questions": count * question_share, "positive": count * positive_share, "new_authors": 0,
+        "platforms": list(platforms) if count else [],
+    }
+
+
+def _run(scorer, buckets):
+    readings = []
+    for x in buckets:
+        reading = scorer.score_one(x)
+        scorer.learn_one(x, reading)
+        readings.append(reading)
+    return readings
+
+
+def test_calm_week_stays_below_alert_level():
+    rng = random.Random(5)
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    buckets = []
+    for i in range(12 * 24 * 7):
+        t = T0 + timedelta(minutes=5 * i)
+        count = _calm_count(t, rng, scale=1.5)
+        share = rng.uniform(0.1, 0.4)
+        buckets.append(_bucket(t, count, negative_share=share))
+    levels = [r.level for r in _run(scorer, buckets)]
+    assert max(levels) <= 1
+
+
+def test_building_storm_is_seen_early_and_question_surge_is_not_a_shitstorm():
+    rng = random.Random(6)
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    calm = [_bucket(T0 + timedelta(minutes=5 * i), _calm_count(T0 + timedelta(minutes=5 * i), rng)) for i in range(12 * 24 * 3)]
+    _run(scorer, calm)
+    start = T0 + timedelta(days=3, hours=10)
+    storm = [
+        _bucket(start + timedelta(minutes=5 * i), 6 * (1 + i), negative_share=0.75, platforms=("facebook", "instagram"))
+        for i in range(10)
+    ]
+    readings = _run(scorer, storm)
+    first_3x = next(i for i, b in enumerate(storm) if b["count"] >= 3 * 6)
+    first_alert = next(i for i, r in enumerate(readings) if r.level >= 3)
+    assert first_alert - first_3x <= 2
+    assert {r.kind for r in readings if r.level >= 2} == {"shitstorm"}
+
+    questions = ScopeStormScorer(bucket_seconds=300)
+    _run(questions, calm)
+    surge = [_bucket(start + timedelta(minutes=5 * i), 60, negative_share=0.25, question_share=0.7) for i in range(6)]
+    kinds = {r.kind for r in _run(questions, surge) if r.level >= 2}
+    assert kinds == {"question_surge"}
+
+
+def test_no_alert_during_warmup():
+    scorer = ScopeStormScorer(bucket_seconds=300, warmup_hours=12)
+    reading = scorer.score_one(_bucket(T0, 500, negative_share=0.9))
+    assert reading.level == 0 and reading.reason == "Einlernphase"
+
+
+def test_score_one_leaves_the_scorer_unchanged():
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    _run(scorer, [_bucket(T0 + timedelta(minutes=5 * i), 3) for i in range(50)])
+    snapshot = copy.deepcopy(scorer.__dict__)
+    scorer.score_one(_bucket(T0 + timedelta(hours=5), 80, negative_share=0.9))
+    assert pickle.dumps(scorer.__dict__) == pickle.dumps(snapshot)
