@@ -28,6 +28,12 @@ _FUNCTION_WORDS: dict[str, frozenset[str]] = {
 _GERMAN_LETTERS = frozenset("äöüß")
 
 
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _language, _words in _FUNCTION_WORDS.items():
+    for _word in _words:
+        _LANGUAGES_OF[_word] = _LANGUAGES_OF.get(_word, ()) + (_language,)
+
+
 def guess_language(text: str) -> str:
     """ISO 639-1 code of the most likely language, or 'und' when the text gives no evidence.
 
@@ -38,14 +44,14 @@ def guess_language(text: str) -> str:
     >>> guess_language("👍👍")
     'und'
     """
-    words = _WORD.findall(text.lower())
-    if not words:
+    lowered = text.lower()
+    hits: dict[str, int] = {}
+    for word in _WORD.findall(lowered):
+        for language in _LANGUAGES_OF.get(word, ()):
+            hits[language] = hits.get(language, 0) + 1
+    if not _GERMAN_LETTERS.isdisjoint(lowered):
+        hits["de"] = hits.get("de", 0) + 1
+    if not hits:
         return "und"
-    best, best_hits = "und", 0
-    for language, vocabulary in _FUNCTION_WORDS.items():
-        hits = sum(1 for w in words if w in vocabulary)
-        if language == "de" and _GERMAN_LETTERS.intersection(text.lower()):
-            hits += 1
-        if hits > best_hits:
-            best, best_hits = language, hits
-    return best
+    # ties go to the order of _FUNCTION_WORDS (German first): the stream is mostly German
+    return max(_FUNCTION_WORDS, key=lambda language: hits.get(language, 0))

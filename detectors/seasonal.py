@@ -133,30 +133,31 @@ class SeasonalVolume:
         if not self._ready:
             self._build()
         value = float(x["value"])
+        damping = 1.0
         if self._n >= 2:
             expected = self.expected(x["t"])
             spread = math.sqrt(self.variance(expected))
             residual = value - expected
             self._resid_var += self._alpha_day * (min(residual * residual, 100 * self._resid_var + 1e-9) - self._resid_var)
-            value = min(value, expected + self.clip_z * spread)
-        else:
-            if self._n == 1:
-                self._resid_var = (value - self._mean) ** 2
+            ceiling = expected + self.clip_z * spread
+            if value > ceiling:
+                # an anomaly teaches the baseline a tenth as much, and only up to the ceiling: a storm barely
+                # moves it, while a lasting level shift is still absorbed within days
+                value, damping = ceiling, 0.1
+        elif self._n == 1:
+            self._resid_var = (value - self._mean) ** 2
         hour, week_slot = self._slots(x["t"])
-        if self._n == 0:
-            self._mean = value
-        else:
-            self._mean += self._alpha_all * (value - self._mean)
         self._n += 1
-        self._update_slot(self._day, self._day_n, hour, value, self._alpha_day)
-        self._update_slot(self._week, self._week_n, week_slot, value, self._alpha_week)
+        self._mean += damping * max(self._alpha_all, 1.0 / self._n) * (value - self._mean)
+        self._update_slot(self._day, self._day_n, hour, value, self._alpha_day, damping)
+        self._update_slot(self._week, self._week_n, week_slot, value, self._alpha_week, damping)
 
     @staticmethod
-    def _update_slot(means: list[float], counts: list[int], slot: int, value: float, alpha: float) -> None:
-        if counts[slot] == 0:
-            means[slot] = value
-        else:
-            # plain averaging until the EWMA window is reached, so early slots are not dominated by their first value
-            rate = max(alpha, 1.0 / (counts[slot] + 1))
-            means[slot] += rate * (value - means[slot])
+    def _update_slot(means: list[float], counts: list[int], slot: int, value: float, alpha: float, damping: float) -> None:
+        # plain averaging until the EWMA window is reached, so early slots are not dominated by their first value
         counts[slot] += 1
+        if counts[slot] == 1:
+            means[slot] = value
+            return
+        rate = max(alpha, 1.0 / counts[slot])
+        means[slot] += damping * rate * (value - means[slot])

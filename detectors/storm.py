@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from detectors.seasonal import SeasonalVolume
 
@@ -26,9 +26,9 @@ KINDS = ("calm", "surge", "shitstorm", "question_surge", "candystorm")
 class StormThresholds:
     """The mapping from measurements to levels; see docs/storm-levels.md for why each number is what it is."""
 
-    min_count: int = 8
+    min_count: int = 10
     volume_ratio_levels: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0)
-    min_z: float = 3.0
+    min_z: float = 4.0
     negative_share_min: float = 0.45
     negative_share_lift: float = 0.15
     majority_share: float = 0.6
@@ -87,8 +87,7 @@ def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str
     return level, "shitstorm", reason
 
 
-@dataclass
-class _WindowEntry:
+class _WindowEntry(NamedTuple):
     count: int
     expected: float
     negative: float
@@ -166,59 +165,88 @@ class ScopeStormScorer:
         self.positive = ShareBaseline(prior=0.2)
         self._window: deque[_WindowEntry] = deque(maxlen=window_buckets)
         self._buckets_seen = 0
-        self._last_level = 0
+        # below this many mentions in the window neither a surge nor raised negativity can give a level
+        self._quiet_below = min(self.thresholds.min_count, max(2, self.thresholds.min_count // 2))
 
     def _entry(self, x: dict[str, Any], expected: float) -> _WindowEntry:
         return _WindowEntry(
-            count=int(x["count"]),
-            expected=expected,
-            negative=float(x.get("negative", 0.0)),
-            positive=float(x.get("positive", 0.0)),
-            toxic=float(x.get("toxic", 0.0)),
-            questions=float(x.get("questions", 0.0)),
-            new_authors=int(x.get("new_authors", 0)),
-            platforms=frozenset(x.get("platforms", ())),
+            int(x["count"]),
+            expected,
+            float(x.get("negative", 0.0)),
+            float(x.get("positive", 0.0)),
+            float(x.get("toxic", 0.0)),
+            float(x.get("questions", 0.0)),
+            int(x.get("new_authors", 0)),
+            frozenset(x.get("platforms", ())),
         )
 
-    def signals(self, x: dict[str, Any], window_buckets: int | None = None) -> dict[str, float]:
-        """The signals over bucket x and the `window_buckets - 1` buckets learned before it."""
-        size = self.window_buckets if window_buckets is None else window_buckets
-        current = self._entry(x, self.volume.expected(x["t"]))
-        window = list(self._window)[-(size - 1) :] if size > 1 else []
-        window.append(current)
-        count = sum(e.count for e in window)
-        expected = sum(e.expected for e in window)
-        variance = sum(self.volume.variance(e.expected) for e in window)
-        share = (lambda total: total / count if count else 0.0)  # noqa: E731 - local shorthand
+    def _current(self, x: dict[str, Any]) -> _WindowEntry:
+        return self._entry(x, self.volume.expected(x["t"]) if self.volume.n_observations else 0.0)
+
+    def _signals(self, window: list[_WindowEntry]) -> dict[str, float]:
+        count = 0
+        expected = variance = negative = positive = toxic = questions = 0.0
+        new_authors = 0
+        platforms: set[str] = set()
+        volume = self.volume
+        for e in window:
+            count += e.count
+            expected += e.expected
+            variance += volume.variance(e.expected)
+            negative += e.negative
+            positive += e.positive
+            toxic += e.toxic
+            questions += e.questions
+            new_authors += e.new_authors
+            platforms.update(e.platforms)
+        per = 1.0 / count if count else 0.0
         return {
             "count": float(count),
             "expected": expected,
             "volume_ratio": count / max(expected, 0.5),
-            "volume_z": (count - expected) / math.sqrt(variance) if self.volume.n_observations >= 2 else 0.0,
-            "negative_share": share(sum(e.negative for e in window)),
+            "volume_z": (count - expected) / math.sqrt(variance) if volume.n_observations >= 2 else 0.0,
+            "negative_share": negative * per,
             "usual_negative_share": self.negative.share,
-            "toxic_share": share(sum(e.toxic for e in window)),
+            "toxic_share": toxic * per,
             "usual_toxic_share": self.toxic.share,
-            "question_share": share(sum(e.questions for e in window)),
-            "positive_share": share(sum(e.positive for e in window)),
-            "new_author_share": share(sum(e.new_authors for e in window)),
-            "platforms": float(len(frozenset().union(*(e.platforms for e in window)))),
-            "bucket_count": float(current.count),
+            "question_share": questions * per,
+            "positive_share": positive * per,
+            "new_author_share": new_authors * per,
+            "platforms": float(len(platforms)),
+            "bucket_count": float(window[-1].count),
             "window_buckets": float(len(window)),
+            "window_minutes": len(window) * self.bucket_seconds / 60.0,
         }
+
+    def _window_with(self, current: _WindowEntry, size: int) -> list[_WindowEntry]:
+        window = list(self._window)[-(size - 1) :] if size > 1 else []
+        window.append(current)
+        return window
+
+    def signals(self, x: dict[str, Any], window_buckets: int | None = None) -> dict[str, float]:
+        """The signals over bucket x and the `window_buckets - 1` buckets learned before it."""
+        size = self.window_buckets if window_buckets is None else window_buckets
+        return self._signals(self._window_with(self._current(x), size))
 
     def warmed_up(self) -> bool:
         return self._buckets_seen * self.bucket_seconds >= self.warmup_hours * 3600
 
     def score_one(self, x: dict[str, Any]) -> StormReading:
         """The more severe of two views: the last bucket alone (fast onset) and the window (small counts)."""
-        windowed = self.signals(x)
+        current = self._current(x)
+        window = self._window_with(current, self.window_buckets)
+        count = sum(e.count for e in window)
+        if count < self._quiet_below:
+            # most buckets are quiet (nights, small scopes): no level is possible, skip the full signal set
+            expected = sum(e.expected for e in window)
+            quiet = {"count": float(count), "expected": expected, "volume_ratio": count / max(expected, 0.5)}
+            return StormReading(0, "calm", quiet, "ruhig")
+        windowed = self._signals(window)
         if not self.warmed_up():
             return StormReading(0, "calm", windowed, "Einlernphase")
         best = StormReading(*self._level(windowed))
-        if self.window_buckets > 1:
-            single = self.signals(x, window_buckets=1)
-            candidate = StormReading(*self._level(single))
+        if self.window_buckets > 1 and current.count >= self.thresholds.min_count:
+            candidate = StormReading(*self._level(self._signals([current])))
             if candidate.level > best.level:
                 best = candidate
         return best
@@ -228,13 +256,12 @@ class ScopeStormScorer:
         return level, kind, s, reason
 
     def learn_one(self, x: dict[str, Any], reading: StormReading | None = None) -> None:
-        expected = self.volume.expected(x["t"]) if self.volume.n_observations else 0.0
-        entry = self._entry(x, expected)
+        entry = self._current(x)
         self.volume.learn_one({"t": x["t"], "value": entry.count})
         self._window.append(entry)
         self._buckets_seen += 1
         stormy = reading is not None and reading.level >= 2
-        if not stormy:
+        if not stormy and entry.count:
             self.negative.learn(entry.negative, entry.count)
             self.toxic.learn(entry.toxic, entry.count)
             self.questions.learn(entry.questions, entry.count)

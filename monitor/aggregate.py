@@ -128,20 +128,19 @@ class Bucketer:
                 return
             state.closed_until = min(state.open)
         start = state.closed_until
-        if boundary - start > self.max_gap_seconds:
-            # a long silence (or one far-off timestamp) must not emit millions of empty buckets:
-            # the buckets that hold mentions still close, the empty stretch before the last day is skipped
-            jump_to = boundary - self.max_gap_seconds
-            for begin in sorted(b for b in state.open if b < jump_to):
-                slot = state.open.pop(begin)
-                yield ClosedBucket(slot.bucket, slot.mentions)
-            start = max(start, jump_to)
-        while start + self.width <= boundary:
-            slot = state.open.pop(start, None)
-            if slot is None:
-                begin = datetime.fromtimestamp(start, tz=timezone.utc)
-                yield ClosedBucket(Bucket(state.scope, begin, begin + timedelta(seconds=self.width)), [])
-            else:
-                yield ClosedBucket(slot.bucket, slot.mentions)
-            start += self.width
-        state.closed_until = start
+        if boundary <= start:
+            return
+        for begin in sorted(b for b in state.open if b < boundary):
+            yield from self._empty(state.scope, max(start, begin - self.max_gap_seconds), begin)
+            slot = state.open.pop(begin)
+            yield ClosedBucket(slot.bucket, slot.mentions)
+            start = begin + self.width
+        yield from self._empty(state.scope, max(start, boundary - self.max_gap_seconds), boundary)
+        state.closed_until = max(start, boundary)
+
+    def _empty(self, scope: str, start: int, end: int) -> Iterator[ClosedBucket]:
+        """Empty buckets in [start, end); a long silence yields at most its last `max_gap_seconds`, because
+        a day of quiet tells the detectors all they need and one far-off timestamp must not emit millions."""
+        for begin in range(start, end, self.width):
+            moment = datetime.fromtimestamp(begin, tz=timezone.utc)
+            yield ClosedBucket(Bucket(scope, moment, moment + timedelta(seconds=self.width)), [])

@@ -63,7 +63,7 @@ class SecretUrl(str):
     def masked(self) -> str:
         text = _ENV_REF.sub("***", self)
         # user:password@ written inline (discouraged, but possible) is hidden too
-        return re.sub(r"(://[^:/@]+:)[^@/]+@", r"\1***@", text)
+        return re.sub(r"(://[^:/@?#]+:)[^@/?#]+@", r"\1***@", text)
 
 
 class DatabaseSettings(Strict):
@@ -98,7 +98,8 @@ class DetectionSettings(Strict):
     bucket_minutes: int = Field(5, ge=1, le=1440)
     baseline_halflife_days: float = Field(7.0, gt=0, description="how fast the seasonal baseline forgets")
     warmup_hours: float = Field(12.0, ge=0, description="no alert before the scope has been watched this long")
-    min_count: int = Field(8, ge=1, description="a bucket needs at least this many mentions to raise the level")
+    min_count: int = Field(10, ge=1, description="a bucket or window needs at least this many mentions to be a surge")
+    min_z: float = Field(4.0, ge=0, description="how many standard deviations above the baseline a surge must be")
     volume_ratio_levels: list[float] = Field(
         [1.5, 2.0, 3.0, 5.0, 8.0, 12.0], description="volume / seasonal baseline needed for levels 1..6"
     )

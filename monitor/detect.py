@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import datetime, timezone
 
 from detectors.storm import ScopeStormScorer, StormThresholds
 from detectors.terms import TermBaseline
@@ -18,6 +18,7 @@ SAMPLE_CHARS = 140
 def thresholds_from(settings: DetectionSettings) -> StormThresholds:
     return StormThresholds(
         min_count=settings.min_count,
+        min_z=settings.min_z,
         volume_ratio_levels=tuple(settings.volume_ratio_levels),
         negative_share_min=settings.negative_share_min,
         negative_share_lift=settings.negative_share_lift,
@@ -66,6 +67,7 @@ class StormDetection:
         self.window_buckets = window_buckets
         self._scopes: dict[str, _ScopeState] = {}
         self._zone = settings.zone
+        self._offsets: dict[int, float] = {}
         self._bucket_seconds = settings.detection.bucket_minutes * 60
 
     def _state(self, scope: str) -> _ScopeState:
@@ -83,11 +85,23 @@ class StormDetection:
             state = self._scopes[scope] = _ScopeState(scorer, recent=deque(maxlen=self.window_buckets))
         return state
 
+    def _local_epoch(self, moment: datetime) -> float:
+        """Wall-clock seconds in the configured zone (as if it were UTC), so hour slots follow local time and DST."""
+        epoch = moment.timestamp()
+        hour = int(epoch // 3600)
+        offset = self._offsets.get(hour)
+        if offset is None:
+            if len(self._offsets) > 50_000:
+                self._offsets.clear()
+            delta = moment.astimezone(self._zone).utcoffset()
+            offset = self._offsets[hour] = delta.total_seconds() if delta else 0.0
+        return epoch + offset
+
     def assess(self, closed: ClosedBucket) -> StormAssessment:
         bucket = closed.bucket
         state = self._state(bucket.scope)
         x = {
-            "t": bucket.start.astimezone(self._zone).replace(tzinfo=timezone.utc),
+            "t": self._local_epoch(bucket.start),
             "count": bucket.count,
             "negative": bucket.negative,
             "positive": bucket.positive,
@@ -104,7 +118,7 @@ class StormDetection:
             window = [m for mentions in state.recent for m in mentions]
             top_terms = state.terms.top_terms([m.text for m in window], k=5)
             samples = pick_samples(window, reading.kind)
-        else:
+        elif closed.mentions:
             state.terms.learn(m.text for m in closed.mentions)
         state.scorer.learn_one(x, reading)
         return StormAssessment(

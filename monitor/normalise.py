@@ -20,6 +20,7 @@ _TAG = re.compile(r"<[^>]{0,2000}>")
 _BREAK_TAG = re.compile(r"<\s*(br|/p|p|/div|div|li)\b[^>]{0,200}>", re.IGNORECASE)
 _SCRIPT = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _DUP_NOISE = re.compile(r"[\W\d_]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -99,6 +100,11 @@ def _identifier(record: Mapping[str, Any], key: str, *, required: bool) -> str |
     text = str(value).strip()
     if not text or len(text) > MAX_FIELD_CHARS:
         raise InputError(f"{key}: empty or longer than {MAX_FIELD_CHARS} characters")
+    if _CONTROL.search(text):
+        if key in ("author", "parent_id"):  # losing a mention over a stray byte in a side field would cost more
+            text = _CONTROL.sub("", text) or "?"
+        else:
+            raise InputError(f"{key}: contains control characters")
     return text
 
 

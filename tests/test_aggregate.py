@@ -47,3 +47,15 @@ def test_scopes_are_independent_and_a_long_gap_is_bounded():
     per_scope = {s: [c for c in closed if c.bucket.scope == s] for s in "ab"}
     assert len(per_scope["a"]) <= 1 + 288 and len(per_scope["b"]) <= 1 + 288
     assert per_scope["a"][0].bucket.count == 1
+
+
+def test_closing_many_buckets_at_once_keeps_every_empty_bucket():
+    b = Bucketer(width_seconds=300, lateness_seconds=0)
+    for day in range(3):
+        b.add(_m(day * 24 * 60, author=f"p-{day}"))
+    b.add(_m(3 * 24 * 60 + 7, author="p-x"))
+    closed = list(b.close_ready())
+    starts = [c.bucket.start for c in closed]
+    assert len(closed) == 3 * 288 + 1  # every 5 minutes of three days, none skipped, none twice
+    assert all(later - earlier == timedelta(minutes=5) for earlier, later in zip(starts, starts[1:]))
+    assert sum(c.bucket.count for c in closed) == 3

@@ -58,3 +58,11 @@ def test_resolve_after_is_respected(resolve_after):
     policy = AlertPolicy(open_level=3, resolve_level=1, resolve_after_buckets=resolve_after)
     events, _ = _events([3] + [0] * 10, policy=policy)
     assert events[-1] == (resolve_after, "resolved")
+
+
+def test_reopening_during_cool_down_needs_a_higher_level():
+    policy = AlertPolicy(open_level=3, resolve_level=1, resolve_after_buckets=3)
+    state, event = step(None, scope="s", level=3, kind="shitstorm", at=T0, policy=policy, cooling_down=True)
+    assert (state, event) == (None, None)
+    state, event = step(None, scope="s", level=4, kind="shitstorm", at=T0, policy=policy, cooling_down=True)
+    assert event == "opened"

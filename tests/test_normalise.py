@@ -88,6 +88,8 @@ def test_copy_paste_fingerprint_ignores_punctuation_and_case():
         ({**GOOD, "metrics": {"likes": -1}}, "metrics.likes"),
         ({**GOOD, "kind": "a b c"}, "kind: not an identifier"),
         ({**GOOD, "url": 5}, "url: expected a string"),
+        ({**GOOD, "id": "12\x0034"}, "id: contains control characters"),
+        ({**GOOD, "scope": "a\nb"}, "scope: contains control characters"),
     ],
 )
 def test_broken_records_name_the_field(record, problem):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.alerting.state import AlertPolicy, OpenAlert, step
@@ -24,10 +25,16 @@ class AlertDecider:
         self.playbooks = playbooks
         self._open: dict[str, OpenAlert] = {}
         self._playbook_of: dict[str, str] = {}
+        self._resolved_at: dict[str, datetime] = {}
+        self._policies: dict[str, AlertPolicy] = {}
 
     def _policy(self, scope: str) -> AlertPolicy:
-        detection = self.settings.detection_for(scope)
-        return AlertPolicy(detection.open_level, detection.resolve_level, detection.resolve_after_buckets)
+        policy = self._policies.get(scope)
+        if policy is None:
+            detection = self.settings.detection_for(scope)
+            policy = AlertPolicy(detection.open_level, detection.resolve_level, detection.resolve_after_buckets)
+            self._policies[scope] = policy
+        return policy
 
     def open_alerts(self) -> list[OpenAlert]:
         return list(self._open.values())
@@ -35,13 +42,19 @@ class AlertDecider:
     def decide(self, assessment: StormAssessment) -> AlertEvent | None:
         scope = assessment.scope
         before = self._open.get(scope)
+        policy = self._policy(scope)
+        if before is None and assessment.level < policy.open_level:
+            return None  # the common case: calm and nothing open
+        resolved_at = self._resolved_at.get(scope)
+        cooldown = timedelta(minutes=self.settings.detection.bucket_minutes * policy.resolve_after_buckets)
         after, event = step(
             before,
             scope=scope,
             level=assessment.level,
             kind=assessment.kind,
             at=assessment.at,
-            policy=self._policy(scope),
+            policy=policy,
+            cooling_down=resolved_at is not None and assessment.at - resolved_at < cooldown,
         )
         if after is None:
             self._open.pop(scope, None)
@@ -54,7 +67,10 @@ class AlertDecider:
         playbook_id = self._choose_playbook(alert, assessment, event)
         reason = assessment.reason
         if event == "resolved":
-            reason = f"seit {self._policy(scope).resolve_after_buckets} Intervallen wieder ruhig (Stufe {assessment.level})"
+            minutes = policy.resolve_after_buckets * self.settings.detection.bucket_minutes
+            reason = f"seit {minutes} Minuten wieder ruhig (Stufe {assessment.level})"
+            self._resolved_at[scope] = assessment.at
+            self._playbook_of.pop(alert.alert_id, None)
         return AlertEvent(
             event=event,
             alert_id=alert.alert_id,

@@ -14,6 +14,7 @@ class AlertPolicy:
     resolve_level: int = 1
     resolve_after_buckets: int = 6
     update_drop: int = 2  # a de-escalation is reported only when the level falls this far below the last report
+    reopen_margin: int = 1  # within the cool-down after a resolution, reopening needs open_level + this
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,21 @@ def alert_id_for(scope: str, opened_at: datetime) -> str:
 
 
 def step(
-    alert: OpenAlert | None, *, scope: str, level: int, kind: str, at: datetime, policy: AlertPolicy
+    alert: OpenAlert | None,
+    *,
+    scope: str,
+    level: int,
+    kind: str,
+    at: datetime,
+    policy: AlertPolicy,
+    cooling_down: bool = False,
 ) -> tuple[OpenAlert | None, str | None]:
     """One bucket's decision: (new state, event or None). Pure; the caller owns time and side effects.
 
     Hysteresis: an alert opens at `open_level` but resolves only after `resolve_after_buckets` consecutive
     buckets at or below `resolve_level`, so a storm that pauses for a bucket does not resolve and reopen.
+    `cooling_down` (the caller's memory of a recent resolution) raises the bar for reopening, so the
+    ragged tail of a storm does not page the team a second time.
 
     >>> from datetime import datetime, timezone
     >>> t = datetime(2026, 3, 11, 12, tzinfo=timezone.utc)
@@ -53,7 +63,8 @@ def step(
     ('resolved', None)
     """
     if alert is None:
-        if level >= policy.open_level and kind in ALERTING_KINDS:
+        needed = policy.open_level + (policy.reopen_margin if cooling_down else 0)
+        if level >= needed and kind in ALERTING_KINDS:
             opened = OpenAlert(alert_id_for(scope, at), scope, kind, at, level, level, level)
             return opened, "opened"
         return None, None

@@ -1,0 +1,172 @@
+"""German comment classifier: polarity, toxicity and question probabilities from a numpy-only linear model."""
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import zipfile
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from detectors.textfeatures import Featurizer
+
+POLARITY_LABELS = ("negative", "neutral", "positive")
+# Column order of the stored weight matrix: three polarity logits, then one logit per binary head.
+HEADS = ("negative", "neutral", "positive", "toxic", "question")
+FORMAT_VERSION = 1
+
+
+class ModelError(Exception):
+    """A model directory is missing, incomplete or inconsistent."""
+
+
+def default_model_dir() -> pathlib.Path:
+    return pathlib.Path(__file__).resolve().parent / "models" / "default"
+
+
+@dataclass(frozen=True)
+class TextScores:
+    negative: np.ndarray
+    neutral: np.ndarray
+    positive: np.ndarray
+    toxic: np.ndarray
+    question: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.negative)
+
+    def sentiment(self) -> list[str]:
+        """Most probable polarity label per text."""
+        stacked = np.stack([self.negative, self.neutral, self.positive], axis=1)
+        return [POLARITY_LABELS[i] for i in stacked.argmax(axis=1)] if len(self) else []
+
+    def row(self, i: int) -> dict:
+        scores = {label: round(float(getattr(self, label)[i]), 4) for label in POLARITY_LABELS}
+        return {
+            "sentiment": max(POLARITY_LABELS, key=lambda label: getattr(self, label)[i]),
+            "scores": scores,
+            "toxic": round(float(self.toxic[i]), 4),
+            "question": round(float(self.question[i]), 4),
+        }
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    # A bare string is a Sequence too; classifying its characters one by one is never what the caller meant.
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("predict() takes a sequence of strings, not a single string; wrap it in a list")
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{i}] is {type(text).__name__}, expected str (use '' for a missing text)")
+    return texts
+
+
+class TextClassifier:
+    """Scores German social-media comments for polarity, toxicity and being a question.
+
+    >>> clf = TextClassifier.load()
+    >>> scores = clf.predict(["Vielen Dank für die schnelle Hilfe!", "Wann hat das Bürgeramt offen?"])
+    >>> len(scores), scores.sentiment()[0]
+    (2, 'positive')
+    >>> bool(scores.question[1] > 0.5)
+    True
+    """
+
+    def __init__(self, info: dict[str, Any], weights: np.ndarray, bias: np.ndarray):
+        self._info = info
+        self._featurizer = Featurizer(info["features"])
+        n_word = int(info["features"]["word"]["n_features"])
+        self._w_word = np.ascontiguousarray(weights[:n_word])
+        self._w_char = np.ascontiguousarray(weights[n_word:])
+        self._bias = bias
+        calibration = info["calibration"]
+        self._temperature = float(calibration["polarity_temperature"])
+        self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
+
+    @classmethod
+    def load(cls, model_dir: str | os.PathLike | None = None) -> "TextClassifier":
+        path = pathlib.Path(model_dir) if model_dir is not None else default_model_dir()
+        info = _read_info(path)
+        weights, bias = _read_weights(path, info)
+        try:
+            return cls(info, weights, bias)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{path / 'model.json'}: invalid model description ({exc!r})") from exc
+
+    @property
+    def info(self) -> dict:
+        return self._info
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Uncalibrated linear scores, shape (n, 5) in HEADS order."""
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, len(HEADS)), dtype=np.float32)
+        xw, xc = self._featurizer.transform_parts(texts)
+        return (xw @ self._w_word) + (xc @ self._w_char) + self._bias
+
+    def predict(self, texts: Sequence[str]) -> TextScores:
+        """Scores a batch; '' is allowed, None or other non-strings raise TypeError."""
+        z = self.logits(texts)
+        polarity = _softmax(z[:, :3] / self._temperature).astype(np.float32)
+        binary = {}
+        for col, head in ((3, "toxic"), (4, "question")):
+            a, b = self._platt[head]
+            binary[head] = _sigmoid(a * z[:, col] + b).astype(np.float32)
+        return TextScores(
+            negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
+            toxic=binary["toxic"], question=binary["question"],
+        )
+
+
+def _read_info(path: pathlib.Path) -> dict[str, Any]:
+    meta = path / "model.json"
+    if not path.is_dir():
+        raise ModelError(f"model directory {path} does not exist")
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{meta}: missing (a model directory needs model.json and weights.npz)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{meta}: unreadable ({exc})") from exc
+    if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
+        raise ModelError(f"{meta}: unsupported format_version {info.get('format_version') if isinstance(info, dict) else None!r}")
+    for key in ("features", "calibration", "heads"):
+        if key not in info:
+            raise ModelError(f"{meta}: missing key {key!r}")
+    if list(info["heads"]) != list(HEADS):
+        raise ModelError(f"{meta}: heads {info['heads']} do not match {list(HEADS)}")
+    return info
+
+
+def _read_weights(path: pathlib.Path, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Rebuilds the dense weight matrix from the stored non-zero rows."""
+    npz = path / "weights.npz"
+    try:
+        with np.load(npz, allow_pickle=False) as data:
+            rows, values, bias = data["rows"], data["values"], data["bias"]
+    except FileNotFoundError:
+        raise ModelError(f"{npz}: missing") from None
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{npz}: unreadable ({exc})") from exc
+    try:
+        n_features = int(info["features"]["word"]["n_features"]) + int(info["features"]["char"]["n_features"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path / 'model.json'}: bad feature settings ({exc!r})") from exc
+    if values.shape != (len(rows), len(HEADS)) or bias.shape != (len(HEADS),) or (len(rows) and rows.max() >= n_features):
+        raise ModelError(f"{npz}: weight shapes {values.shape}/{bias.shape} do not fit {n_features} features x {len(HEADS)} heads")
+    weights = np.zeros((n_features, len(HEADS)), dtype=np.float32)
+    weights[rows] = values
+    return weights, bias.astype(np.float32)

@@ -1,0 +1,193 @@
+"""Text normalisation and stateless, batch-vectorised hashed n-gram features for training and inference."""
+from __future__ import annotations
+
+import re
+import zlib
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+MAX_CHARS = 2000
+FEATURE_SCHEME = "stormwatch-hash-v1"
+
+# Everything that defines the feature space lives here, so model.json can record it and
+# inference can rebuild exactly the feature space that training used.
+DEFAULT_FEATURES: dict[str, Any] = {
+    "scheme": FEATURE_SCHEME,
+    "max_chars": MAX_CHARS,
+    "word": {"n_features": 2**18, "ngram_range": [1, 2], "weight": 1.0},
+    "char": {"n_features": 2**18, "ngram_range": [3, 5], "weight": 1.0},
+}
+
+_SEP = "\x00"  # joins a whole batch into one string so each regex runs once per batch, not per text
+# Two literal-prefix patterns scan far faster than one alternation.
+_URLS = (re.compile(r"https?://[^\s\x00]+"), re.compile(r"www\.[^\s\x00]+"))
+_MENTION = re.compile(r"@\w+")
+_PUNCT_CODES = np.array([ord(c) for c in '?!.,;:()"'], dtype=np.uint32)
+_PRIME = np.uint32(0x01000193)
+_GOLDEN = np.uint32(0x9E3779B1)
+
+_QUESTION_WORDS = frozenset(
+    "wann wo wie was warum wieso weshalb weswegen wer wem wen wessen welche welcher welches welchen "
+    "wohin woher womit wozu wieviel wieviele inwiefern".split()
+)
+# German yes/no questions put the finite verb first ("Ist die Straße gesperrt?").
+_FINITE_VERBS = frozenset(
+    "ist sind war waren hat haben habt hatte gibt gab kann kannst können könnt könnte könnten darf "
+    "dürfen muss müssen musste wird werden wurde soll sollen sollte sollten will wollen weiß wisst "
+    "bekomme bekommt kommt kommen fährt fahren geht gilt läuft brauche braucht".split()
+)
+_TRAILING = " )😡🤔🙄😠🙏!.\u200d\ufe0f"
+
+
+
+def normalise_batch(texts: Sequence[str]) -> list[str]:
+    """Lower-cased, truncated texts with URLs/user mentions replaced and runs of 3+ equal chars squashed."""
+    if not texts:
+        return []
+    joined = _SEP.join(" ".join(t[:MAX_CHARS].replace(_SEP, " ").split()) for t in texts)
+    for pattern in _URLS:
+        joined = pattern.sub(" xxurl ", joined)
+    joined = _MENTION.sub(" xxuser ", joined).lower()
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    run = (cp[2:] == cp[1:-1]) & (cp[1:-1] == cp[:-2]) & (cp[2:] != 0)
+    if run.any():
+        keep = np.concatenate([[True, True], ~run])
+        joined = cp[keep].tobytes().decode("utf-32-le")
+    return joined.split(_SEP)
+
+
+def meta_tokens(text: str) -> str:
+    """Pseudo-words for surface cues that n-grams see poorly (question form, shouting).
+
+    No length token: in a small corpus length correlates with polarity by accident, and it
+    made long neutral news texts look negative out of domain.
+    """
+    text = text[:MAX_CHARS].strip()
+    if not text:
+        return "xxempty"
+    tokens = []
+    if "?" in text:
+        tokens.append("xxqmark")
+        if text.rstrip(_TRAILING).endswith("?"):
+            tokens.append("xxqend")
+    words = text.split(None, 6)
+    first = words[0].strip(",.:;!?\"'").lower()
+    if first in _QUESTION_WORDS:
+        tokens.append("xxqword")
+    elif first in _FINITE_VERBS:
+        tokens.append("xxvfirst")
+    elif any(w.strip(",.!?").lower() in _QUESTION_WORDS for w in words[1:6]):
+        tokens.append("xxqwordearly")
+    if text.isupper() and len(text) > 8:
+        tokens.append("xxcaps")
+    if "!!" in text:
+        tokens.append("xxexcl")
+    return " ".join(tokens)
+
+
+def _bucket(h: np.ndarray, seed: int, bits: int) -> np.ndarray:
+    """Multiply-shift hashing: the top bits of (h ^ seed) * odd constant index the bucket."""
+    return (((h ^ np.uint32(seed)) * _GOLDEN) >> np.uint32(32 - bits)).astype(np.int32)
+
+
+def _rows_to_csr(doc: np.ndarray, cols: np.ndarray, valid: np.ndarray, n_docs: int, bits: int) -> sp.csr_matrix:
+    """CSR from position-ordered n-grams without sorting; duplicate columns stay unsummed (products still add up).
+
+    Rows are scaled by 1/sqrt(n-gram count): the L2 norm if all n-grams were distinct, which avoids
+    the sort that exact duplicate summing would need.
+    """
+    doc, cols = doc[valid], cols[valid]
+    counts = np.bincount(doc, minlength=n_docs)[:n_docs]
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    scale = (1.0 / np.sqrt(np.maximum(counts, 1))).astype(np.float32)
+    return sp.csr_matrix((scale[doc], cols, indptr), shape=(n_docs, 1 << bits))
+
+
+def _ngram_grid(codes: np.ndarray, is_sep: np.ndarray, lo: int, hi: int, bits: int):
+    """Rolling polynomial hashes of all n-grams (lo..hi) as a (position, n) grid, so the flattened
+    grid is in document order."""
+    m = len(codes)
+    grid = np.zeros((m, hi - lo + 1), dtype=np.int32)
+    valid = np.zeros((m, hi - lo + 1), dtype=bool)
+    h = np.zeros(m, dtype=np.uint32)
+    ok = np.ones(m, dtype=bool)
+    for n in range(1, hi + 1):
+        span = m - n + 1
+        if span <= 0:
+            break
+        h = h[:span] * _PRIME + codes[n - 1:]
+        ok = ok[:span] & ~is_sep[n - 1:]
+        if n >= lo:
+            grid[:span, n - lo] = _bucket(h, n * 0x2545F491, bits)
+            valid[:span, n - lo] = ok
+    return grid.ravel(), valid.ravel()
+
+
+def _hashed(codes: np.ndarray, is_sep: np.ndarray, n_docs: int, n_features: int, ngram_range) -> sp.csr_matrix:
+    bits = int(n_features).bit_length() - 1
+    if 1 << bits != n_features:
+        raise ValueError(f"n_features must be a power of two, got {n_features}")
+    lo, hi = (int(v) for v in ngram_range)
+    grid, valid = _ngram_grid(codes, is_sep, lo, hi, bits)
+    doc = np.repeat(np.cumsum(is_sep), hi - lo + 1)
+    return _rows_to_csr(doc, grid, valid, n_docs, bits)
+
+
+def _space_out_punctuation(text: str) -> str:
+    """Surround punctuation with spaces (numpy on code points: several times faster than re.sub)."""
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    punct = np.isin(cp, _PUNCT_CODES)
+    if not punct.any():
+        return text
+    width = 1 + 2 * punct.astype(np.int64)
+    start = np.cumsum(width) - width
+    out = np.full(int(width.sum()), 32, dtype=np.uint32)
+    out[start + punct] = cp
+    return out.tobytes().decode("utf-32-le")
+
+
+def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int]) -> sp.csr_matrix:
+    """Hashed word n-grams; ?!.,;:() and quotes are split off as tokens, emoji stay where spaces put them."""
+    tokens = _space_out_punctuation((" " + _SEP + " ").join(docs)).split()
+    vocab = {t: zlib.crc32(t.encode("utf-8")) for t in set(tokens)}
+    codes = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.uint32, count=len(tokens))
+    is_sep = codes == np.uint32(vocab.get(_SEP, 0)) if _SEP in vocab else np.zeros(len(codes), dtype=bool)
+    return _hashed(codes, is_sep, len(docs), n_features, ngram_range)
+
+
+def char_features(docs: list[str], n_features: int, ngram_range: Sequence[int]) -> sp.csr_matrix:
+    """Hashed character n-grams over the space-padded text (n-grams may span word boundaries)."""
+    joined = _SEP.join(" " + d + " " for d in docs)
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    return _hashed(codes, codes == 0, len(docs), n_features, ngram_range)
+
+
+class Featurizer:
+    """Maps raw texts to a fixed-width sparse matrix; stateless, so only its settings are stored."""
+
+    def __init__(self, settings: dict[str, Any] | None = None):
+        self.settings = settings or DEFAULT_FEATURES
+        if self.settings.get("scheme") != FEATURE_SCHEME:
+            raise ValueError(f"unknown feature scheme {self.settings.get('scheme')!r}")
+        self.word = self.settings["word"]
+        self.char = self.settings["char"]
+        self.n_features = int(self.word["n_features"]) + int(self.char["n_features"])
+
+    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """One matrix: word block, then char block (for training)."""
+        return sp.hstack(self.transform_parts(texts), format="csr", dtype=np.float32)
+
+    def transform_parts(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Word and char blocks separately, so inference can skip the costly hstack."""
+        normalised = normalise_batch(texts)
+        with_meta = [n + " " + meta_tokens(t) for n, t in zip(normalised, texts)]
+        xw = word_features(with_meta, int(self.word["n_features"]), self.word["ngram_range"])
+        xc = char_features(normalised, int(self.char["n_features"]), self.char["ngram_range"])
+        if float(self.word.get("weight", 1.0)) != 1.0:
+            xw = xw * float(self.word["weight"])
+        if float(self.char.get("weight", 1.0)) != 1.0:
+            xc = xc * float(self.char["weight"])
+        return xw, xc

@@ -1,0 +1,326 @@
+"""Reproducible training, cross-validation and evaluation of the default German text classifier."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import pathlib
+import statistics
+import sys
+import time
+import zipfile
+from typing import Any, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from sklearn.model_selection import StratifiedKFold
+
+from detectors.classifier import FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier
+from detectors.textfeatures import DEFAULT_FEATURES, Featurizer
+
+MODEL_VERSION = "0.1.0"
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_CORPUS = pathlib.Path(__file__).resolve().parent / "data" / "comments_de.tsv"
+DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
+
+# Chosen by 5-fold CV on the training data (see MODEL_CARD.md); fixed here so a rebuild is reproducible.
+HYPERPARAMS: dict[str, Any] = {
+    "polarity_C": 32.0,
+    "toxic_C": 8.0,
+    "question_C": 8.0,
+    "toxic_corpus_weight": 2.0,
+    "polarity_add_offense_as_negative": False,
+    "offense_negative_weight": 0.3,
+}
+
+
+def load_germeval2018(path: str | pathlib.Path) -> tuple[list[str], np.ndarray]:
+    """Tweets and coarse labels (1 = OFFENSE); `|LBR|` marks line breaks in the source."""
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 3 or parts[1] not in ("OFFENSE", "OTHER"):
+                raise ValueError(f"{path}:{number}: expected text<TAB>OFFENSE|OTHER<TAB>fine label")
+            texts.append(parts[0].replace("|LBR|", " "))
+            labels.append(int(parts[1] == "OFFENSE"))
+    return texts, np.array(labels, dtype=np.int64)
+
+
+def load_corpus(path: str | pathlib.Path) -> dict[str, Any]:
+    """The project's own labelled comments: text, polarity, toxic, question."""
+    texts, polarity, toxic, question = [], [], [], []
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        if header != ["text", "polarity", "toxic", "question"]:
+            raise ValueError(f"{path}: header must be text, polarity, toxic, question (tab-separated)")
+        for number, line in enumerate(handle, 2):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4 or parts[1] not in POLARITY_LABELS or parts[2] not in "01" or parts[3] not in "01":
+                raise ValueError(f"{path}:{number}: malformed row {line[:60]!r}")
+            texts.append(parts[0])
+            polarity.append(POLARITY_LABELS.index(parts[1]))
+            toxic.append(int(parts[2]))
+            question.append(int(parts[3]))
+    as_array = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
+    return {"texts": texts, "polarity": as_array(polarity), "toxic": as_array(toxic), "question": as_array(question)}
+
+
+def _fit(x: sp.csr_matrix, y: np.ndarray, c: float, weight: np.ndarray | None = None) -> LogisticRegression:
+    model = LogisticRegression(C=c, max_iter=2000, solver="lbfgs", tol=1e-6)
+    return model.fit(x, y, sample_weight=weight)
+
+
+def _decision(model: LogisticRegression, x: sp.csr_matrix) -> np.ndarray:
+    return model.decision_function(x)
+
+
+def _folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    return list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+
+
+def _polarity_data(xc, corpus, xg, yg, hp, train_idx):
+    """Polarity training rows: corpus rows, optionally plus GermEval OFFENSE tweets as down-weighted negatives."""
+    x, y = xc[train_idx], corpus["polarity"][train_idx]
+    weight = np.ones(len(y))
+    if hp["polarity_add_offense_as_negative"]:
+        offense = np.flatnonzero(yg == 1)
+        x = sp.vstack([x, xg[offense]], format="csr")
+        y = np.concatenate([y, np.zeros(len(offense), dtype=np.int64)])
+        weight = np.concatenate([weight, np.full(len(offense), hp["offense_negative_weight"])])
+    return x, y, weight
+
+
+def _toxic_data(xc, corpus, xg, yg, hp, corpus_idx, germeval_idx):
+    x = sp.vstack([xg[germeval_idx], xc[corpus_idx]], format="csr")
+    y = np.concatenate([yg[germeval_idx], corpus["toxic"][corpus_idx]])
+    weight = np.concatenate([np.ones(len(germeval_idx)), np.full(len(corpus_idx), hp["toxic_corpus_weight"])])
+    return x, y, weight
+
+
+def cross_validate(xc, corpus, xg, yg, hp, n_folds: int, seed: int) -> dict[str, np.ndarray]:
+    """Out-of-fold decision values for every head (used for both the metrics and the calibration)."""
+    oof = {
+        "polarity": np.zeros((len(corpus["texts"]), 3)),
+        "question": np.zeros(len(corpus["texts"])),
+        "toxic_corpus": np.zeros(len(corpus["texts"])),
+        "toxic_germeval": np.zeros(len(yg)),
+    }
+    strata = corpus["polarity"] * 4 + corpus["toxic"] * 2 + corpus["question"]
+    corpus_folds = _folds(_merge_rare(strata, n_folds), n_folds, seed)
+    germeval_folds = _folds(yg, n_folds, seed)
+    for (c_train, c_test), (g_train, g_test) in zip(corpus_folds, germeval_folds):
+        x, y, w = _polarity_data(xc, corpus, xg, yg, hp, c_train)
+        oof["polarity"][c_test] = _decision(_fit(x, y, hp["polarity_C"], w), xc[c_test])
+        q = _fit(xc[c_train], corpus["question"][c_train], hp["question_C"])
+        oof["question"][c_test] = _decision(q, xc[c_test])
+        x, y, w = _toxic_data(xc, corpus, xg, yg, hp, c_train, g_train)
+        tox = _fit(x, y, hp["toxic_C"], w)
+        oof["toxic_corpus"][c_test] = _decision(tox, xc[c_test])
+        oof["toxic_germeval"][g_test] = _decision(tox, xg[g_test])
+    return oof
+
+
+def _merge_rare(strata: np.ndarray, n_folds: int) -> np.ndarray:
+    """Strata with fewer members than folds fall back to their polarity so StratifiedKFold accepts them."""
+    values, counts = np.unique(strata, return_counts=True)
+    rare = np.isin(strata, values[counts < n_folds])
+    return np.where(rare, (strata // 4) * 4, strata)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Single softmax temperature minimising the out-of-fold log loss."""
+    def nll(t: float) -> float:
+        z = logits / t
+        z = z - z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return -float(log_p[np.arange(len(y)), y].mean())
+
+    return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
+
+
+def fit_platt(scores: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Platt scaling p = sigmoid(a * score + b), fitted on out-of-fold scores."""
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(scores.reshape(-1, 1), y)
+    return {"a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
+
+
+def _platt_predict(scores: np.ndarray, params: dict[str, float]) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(params["a"] * scores + params["b"])))
+
+
+def germeval_macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Official GermEval 2018 score: harmonic mean of macro precision and macro recall."""
+    p = precision_score(y_true, y_pred, average="macro", zero_division=0)
+    r = recall_score(y_true, y_pred, average="macro", zero_division=0)
+    return float(2 * p * r / (p + r)) if p + r else 0.0
+
+
+def cv_metrics(oof, corpus, yg, calibration) -> dict[str, Any]:
+    pol_pred = oof["polarity"].argmax(axis=1)
+    q_pred = (_platt_predict(oof["question"], calibration["question"]) > 0.5).astype(int)
+    tg_pred = (_platt_predict(oof["toxic_germeval"], calibration["toxic"]) > 0.5).astype(int)
+    tc_pred = (_platt_predict(oof["toxic_corpus"], calibration["toxic"]) > 0.5).astype(int)
+    r = lambda v: round(float(v), 4)  # noqa: E731
+    return {
+        "polarity_macro_f1": r(f1_score(corpus["polarity"], pol_pred, average="macro")),
+        "polarity_accuracy": r(accuracy_score(corpus["polarity"], pol_pred)),
+        "question_f1": r(f1_score(corpus["question"], q_pred)),
+        "question_accuracy": r(accuracy_score(corpus["question"], q_pred)),
+        "germeval2018_coarse_macro_f1": r(germeval_macro_f1(yg, tg_pred)),
+        "germeval2018_coarse_accuracy": r(accuracy_score(yg, tg_pred)),
+        "corpus_toxic_f1": r(f1_score(corpus["toxic"], tc_pred, zero_division=0)),
+    }
+
+
+def _sha256(path: str | pathlib.Path) -> str:
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def _write_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez_compressed with a fixed timestamp, so a rebuild is byte-identical."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(name + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+def _stack_heads(polarity: LogisticRegression, toxic: LogisticRegression, question: LogisticRegression):
+    weights = np.vstack([polarity.coef_, toxic.coef_, question.coef_]).T.astype(np.float32)
+    bias = np.concatenate([polarity.intercept_, toxic.intercept_, question.intercept_]).astype(np.float32)
+    rows = np.flatnonzero(np.any(weights != 0, axis=1)).astype(np.int32)
+    return rows, weights[rows], bias
+
+
+def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, *, n_folds: int = 5,
+                        hyperparams: dict[str, Any] | None = None, features: dict[str, Any] | None = None) -> dict:
+    """Cross-validates, calibrates and fits all three heads, then writes model.json + weights.npz to out_dir."""
+    hp = {**HYPERPARAMS, **(hyperparams or {})}
+    features = features or DEFAULT_FEATURES
+    featurizer = Featurizer(features)
+    corpus = load_corpus(corpus_path)
+    g_texts, yg = load_germeval2018(germeval2018_path)
+    xc, xg = featurizer.transform(corpus["texts"]), featurizer.transform(g_texts)
+
+    oof = cross_validate(xc, corpus, xg, yg, hp, n_folds, seed)
+    calibration = {
+        "polarity_temperature": round(fit_temperature(oof["polarity"], corpus["polarity"]), 6),
+        "toxic": fit_platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
+                           np.concatenate([yg, corpus["toxic"]])),
+        "question": fit_platt(oof["question"], corpus["question"]),
+    }
+    metrics = cv_metrics(oof, corpus, yg, calibration)
+
+    all_corpus = np.arange(len(corpus["texts"]))
+    x, y, w = _polarity_data(xc, corpus, xg, yg, hp, all_corpus)
+    polarity = _fit(x, y, hp["polarity_C"], w)
+    x, y, w = _toxic_data(xc, corpus, xg, yg, hp, all_corpus, np.arange(len(yg)))
+    toxic = _fit(x, y, hp["toxic_C"], w)
+    question = _fit(xc, corpus["question"], hp["question_C"])
+    rows, values, bias = _stack_heads(polarity, toxic, question)
+
+    info = {
+        "format_version": FORMAT_VERSION,
+        "name": "stormwatch-de-comments",
+        "version": MODEL_VERSION,
+        "heads": list(HEADS),
+        "features": features,
+        "calibration": calibration,
+        "hyperparameters": hp,
+        "seed": seed,
+        "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
+        "training_data": {
+            "germeval2018": {"file": pathlib.Path(germeval2018_path).name, "rows": len(yg),
+                             "offense": int(yg.sum()), "sha256": _sha256(germeval2018_path),
+                             "licence": "CC BY 4.0",
+                             "citation": "Wiegand, Siegel, Ruppenhofer (2018), Overview of the GermEval 2018 Shared "
+                                         "Task on the Identification of Offensive Language, KONVENS 2018"},
+            "corpus": {"file": pathlib.Path(corpus_path).name, "rows": len(corpus["texts"]),
+                       "sha256": _sha256(corpus_path), "licence": "CC BY 4.0 (stormwatch project)"},
+        },
+        "stored_weight_rows": int(len(rows)),
+    }
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_npz(out / "weights.npz", {"rows": rows, "values": values, "bias": bias})
+    (out / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+    return metrics
+
+
+def load_germeval2017(path: str | pathlib.Path) -> tuple[list[str], list[str]]:
+    """Relevant and irrelevant documents with their document-level polarity (evaluation only, CC BY-NC)."""
+    texts, labels = [], []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 4 and parts[3] in POLARITY_LABELS:
+                texts.append(parts[1])
+                labels.append(parts[3])
+    return texts, labels
+
+
+def evaluate_germeval2017(model_dir, path) -> dict[str, float]:
+    texts, labels = load_germeval2017(path)
+    predicted = TextClassifier.load(model_dir).predict(texts).sentiment()
+    majority = max(set(labels), key=labels.count)
+    return {
+        "documents": len(texts),
+        "micro_f1": round(accuracy_score(labels, predicted), 4),
+        "macro_f1": round(f1_score(labels, predicted, average="macro"), 4),
+        "majority_baseline_micro_f1": round(labels.count(majority) / len(labels), 4),
+    }
+
+
+def benchmark(model_dir, texts: Sequence[str], n: int = 20000, runs: int = 5) -> dict[str, float]:
+    """Median batch throughput over `runs` passes of n texts, plus cold load time."""
+    start = time.perf_counter()
+    clf = TextClassifier.load(model_dir)
+    load_seconds = time.perf_counter() - start
+    batch = [texts[i % len(texts)] for i in range(n)]
+    clf.predict(batch[:100])
+    durations = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        clf.predict(batch)
+        durations.append(time.perf_counter() - start)
+    size = sum(p.stat().st_size for p in pathlib.Path(model_dir).iterdir())
+    return {"texts_per_second": round(n / statistics.median(durations)), "load_seconds": round(load_seconds, 3),
+            "model_bytes": size, "mean_chars": round(float(np.mean([len(t) for t in batch])), 1)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m detectors.training", description=__doc__)
+    parser.add_argument("--out", default=str(pathlib.Path(__file__).resolve().parent / "models" / "default"))
+    parser.add_argument("--germeval2018", default=str(DEFAULT_GERMEVAL2018))
+    parser.add_argument("--corpus", default=str(DEFAULT_CORPUS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--evaluate-only", action="store_true", help="skip training, evaluate the model in --out")
+    parser.add_argument("--germeval2017", help="GermEval 2017 dev.tsv for an out-of-domain polarity evaluation")
+    parser.add_argument("--benchmark", action="store_true", help="measure throughput on 20,000 GermEval 2018 tweets")
+    args = parser.parse_args(argv)
+    try:
+        if not args.evaluate_only:
+            metrics = train_default_model(args.out, args.germeval2018, args.corpus, args.seed, n_folds=args.folds)
+            print(json.dumps({"cv_metrics": metrics}, indent=2))
+        if args.germeval2017:
+            print(json.dumps({"germeval2017_dev": evaluate_germeval2017(args.out, args.germeval2017)}, indent=2))
+        if args.benchmark:
+            texts, _ = load_germeval2018(args.germeval2018)
+            print(json.dumps({"benchmark": benchmark(args.out, texts)}, indent=2))
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

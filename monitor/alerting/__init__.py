@@ -1,0 +1,1 @@
+"""Alerting: decide on alert events, render the message, deliver it through Apprise."""

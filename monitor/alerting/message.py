@@ -1,0 +1,254 @@
+"""The alert message: what is happening, why, how bad, which playbook and who is on it – compact, German first."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from monitor.domain import AlertEvent, Sample
+
+if TYPE_CHECKING:
+    from monitor.playbooks import Playbook
+
+SAMPLE_CHARS = 140
+MAX_SAMPLES = 3
+MAX_TERMS = 6
+
+# Shitstorm-Skala (Graf & Schwede, 2012), short names as they fit a phone screen.
+LEVEL_NAMES: dict[str, tuple[str, ...]] = {
+    "de": (
+        "ruhig",
+        "vereinzelte Kritik",
+        "wiederholte Kritik",
+        "anhaltende Kritik / Ausweitung",
+        "Protestgruppen / Echo auf allen Kanälen",
+        "Sturm",
+        "Orkan",
+    ),
+    "en": (
+        "calm",
+        "isolated criticism",
+        "repeated criticism",
+        "sustained criticism / spreading",
+        "protest groups / echo on all channels",
+        "storm",
+        "hurricane",
+    ),
+}
+KIND_NAMES: dict[str, dict[str, str]] = {
+    "de": {"shitstorm": "Shitstorm", "question_surge": "Informationsbedarf (Großlage)", "candystorm": "Candystorm"},
+    "en": {
+        "shitstorm": "Shitstorm",
+        "question_surge": "Information demand (major incident)",
+        "candystorm": "Candystorm",
+    },
+}
+EVENT_NAMES: dict[str, dict[str, str]] = {
+    "de": {"opened": "Alarm", "escalated": "Verschärfung", "updated": "Update", "resolved": "Entwarnung"},
+    "en": {"opened": "Alert", "escalated": "Escalation", "updated": "Update", "resolved": "All clear"},
+}
+EVENT_SENTENCES: dict[str, dict[str, str]] = {
+    "de": {
+        "opened": "Alarm geöffnet",
+        "escalated": "Lage verschärft sich",
+        "updated": "Lage unverändert angespannt",
+        "resolved": "Lage beruhigt – Alarm beendet",
+    },
+    "en": {
+        "opened": "Alert opened",
+        "escalated": "Situation is escalating",
+        "updated": "Situation still tense",
+        "resolved": "Situation calm – alert resolved",
+    },
+}
+LABELS: dict[str, dict[str, str]] = {
+    "de": {
+        "scope": "Bereich",
+        "level": "Stufe {level} von 6 auf der Shitstorm-Skala: {name}",
+        "peak": "Höchststand bisher: Stufe {peak}",
+        "why": "Warum",
+        "terms": "Begriffe",
+        "samples": "Stimmen",
+        "playbook": "Playbook",
+        "owners": "Zuständig",
+        "ack": "Bestätigen und Verlauf",
+        "at": "{date} um {time} Uhr",
+        "posts": "{count} Beiträge",
+        "posts_in": "{count} Beiträge in {minutes} Min.",
+        "usual_count": "üblich: {expected}",
+        "ratio": "{ratio}-fach",
+        "negative": "{share} negativ",
+        "usual": "üblich {share}",
+        "toxic": "{share} beleidigend/bedrohlich",
+        "questions": "{share} Fragen",
+        "positive": "{share} positiv",
+        "new_authors": "{share} neue Absender",
+        "platforms": "auf {n} Plattformen",
+        "platform": "auf 1 Plattform",
+        "no_playbook": "(Playbook {id} nicht gefunden)",
+    },
+    "en": {
+        "scope": "Scope",
+        "level": "Level {level} of 6 on the Shitstorm scale: {name}",
+        "peak": "Peak so far: level {peak}",
+        "why": "Why",
+        "terms": "Terms",
+        "samples": "Voices",
+        "playbook": "Playbook",
+        "owners": "Owners",
+        "ack": "Acknowledge and timeline",
+        "at": "{date} at {time}",
+        "posts": "{count} posts",
+        "posts_in": "{count} posts in {minutes} min",
+        "usual_count": "usual: {expected}",
+        "ratio": "{ratio}x",
+        "negative": "{share} negative",
+        "usual": "usual {share}",
+        "toxic": "{share} insulting/threatening",
+        "questions": "{share} questions",
+        "positive": "{share} positive",
+        "new_authors": "{share} new authors",
+        "platforms": "on {n} platforms",
+        "platform": "on 1 platform",
+        "no_playbook": "(playbook {id} not found)",
+    },
+}
+
+
+def alert_url(base_url: str, alert_id: str) -> str:
+    """The alert page, where the team acknowledges and follows the timeline."""
+    return f"{base_url.rstrip('/')}/alerts/{alert_id}"
+
+
+def base_url_of(playbook_url: str) -> str:
+    """The web base from a playbook link (…/playbooks/<id>), the only address an AlertEvent carries."""
+    head, sep, _ = playbook_url.rstrip("/").rpartition("/playbooks/")
+    return head if sep else playbook_url.rstrip("/")
+
+
+def _language(language: str) -> str:
+    return "en" if language == "en" else "de"
+
+
+def level_name(level: int, language: str = "de") -> str:
+    names = LEVEL_NAMES[_language(language)]
+    return names[max(0, min(level, len(names) - 1))]
+
+
+def kind_name(kind: str, language: str = "de") -> str:
+    return KIND_NAMES[_language(language)].get(kind, kind)
+
+
+def format_number(value: float, language: str, digits: int = 1) -> str:
+    """A decimal as people write it: 20,3 in German, 20.3 in English; whole numbers without decimals."""
+    text = f"{value:.0f}" if float(value).is_integer() or digits == 0 else f"{value:.{digits}f}"
+    return text.replace(".", ",") if language == "de" else text
+
+
+def format_share(value: float, language: str) -> str:
+    # German typography puts a (narrow) space before the percent sign; a plain space survives every channel
+    return f"{round(value * 100)} %" if language == "de" else f"{round(value * 100)}%"
+
+
+def format_time(moment: datetime, zone: ZoneInfo, language: str) -> str:
+    local = moment.astimezone(zone)
+    if language == "de":
+        return LABELS["de"]["at"].format(date=local.strftime("%d.%m.%Y"), time=local.strftime("%H:%M"))
+    return LABELS["en"]["at"].format(date=local.strftime("%Y-%m-%d"), time=local.strftime("%H:%M %Z"))
+
+
+def explain_signals(signals: Mapping[str, float], language: str = "de") -> str:
+    """The numbers behind the level against the usual level; only the signals that are present."""
+    lang = _language(language)
+    t = LABELS[lang]
+    parts: list[str] = []
+    if "count" in signals:
+        count = format_number(signals["count"], lang, 0)
+        minutes = signals.get("window_minutes")
+        volume = t["posts_in"].format(count=count, minutes=format_number(minutes, lang, 0)) if minutes else t[
+            "posts"
+        ].format(count=count)
+        if "expected" in signals:
+            volume += f" ({t['usual_count'].format(expected=format_number(signals['expected'], lang, 0))})"
+        if "volume_ratio" in signals:
+            volume += f" – {t['ratio'].format(ratio=format_number(signals['volume_ratio'], lang))}"
+        parts.append(volume)
+    elif "volume_ratio" in signals:
+        parts.append(t["ratio"].format(ratio=format_number(signals["volume_ratio"], lang)))
+    if "negative_share" in signals:
+        negative = t["negative"].format(share=format_share(signals["negative_share"], lang))
+        if "usual_negative_share" in signals:
+            negative += f" ({t['usual'].format(share=format_share(signals['usual_negative_share'], lang))})"
+        parts.append(negative)
+    for key, label in (("toxic_share", "toxic"), ("question_share", "questions"), ("positive_share", "positive"),
+                       ("new_author_share", "new_authors")):
+        if key in signals:
+            parts.append(t[label].format(share=format_share(signals[key], lang)))
+    if "platforms" in signals:
+        n = int(signals["platforms"])
+        parts.append(t["platform"] if n == 1 else t["platforms"].format(n=n))
+    return "; ".join(parts)
+
+
+def shorten(text: str, limit: int = SAMPLE_CHARS) -> str:
+    """One line of at most `limit` characters, cut at a word boundary where possible."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def _sample_line(sample: Sample, language: str) -> str:
+    quoted = f"„{shorten(sample.text)}“" if language == "de" else f"\"{shorten(sample.text)}\""
+    return f"– {quoted} ({sample.platform})"
+
+
+def render_title(event: AlertEvent, language: str = "de") -> str:
+    lang = _language(language)
+    what = EVENT_NAMES[lang].get(event.event, event.event)
+    level = "Stufe" if lang == "de" else "level"
+    where = "bei" if lang == "de" else "at"
+    return f"{what}: {kind_name(event.kind, lang)} {where} {event.scope} – {level} {event.level}"
+
+
+def render_message(
+    event: AlertEvent,
+    playbook: Playbook | None,
+    *,
+    language: str = "de",
+    zone: ZoneInfo = ZoneInfo("Europe/Berlin"),
+) -> tuple[str, str]:
+    """(title, body) of the notification for one alert event, in German unless language is "en"."""
+    lang = _language(language)
+    t = LABELS[lang]
+    lines = [
+        f"{kind_name(event.kind, lang)} – {t['scope']} „{event.scope}“" if lang == "de"
+        else f"{kind_name(event.kind, lang)} – {t['scope']} \"{event.scope}\"",
+        f"{EVENT_SENTENCES[lang].get(event.event, event.event)}: {format_time(event.at, zone, lang)}",
+        t["level"].format(level=event.level, name=level_name(event.level, lang)),
+    ]
+    if event.peak_level > event.level:
+        lines.append(t["peak"].format(peak=event.peak_level))
+    why = explain_signals(event.signals, lang)
+    if why:
+        lines.append(f"{t['why']}: {why}")
+    if event.reason:
+        lines.append(event.reason)
+    if event.top_terms:
+        lines.append(f"{t['terms']}: {', '.join(event.top_terms[:MAX_TERMS])}")
+    if event.samples and event.event != "resolved":
+        lines.append(f"{t['samples']}:")
+        lines.extend(_sample_line(s, lang) for s in event.samples[:MAX_SAMPLES])
+    title_of_playbook = playbook.text("title", lang) if playbook else t["no_playbook"].format(id=event.playbook)
+    lines.append(f"{t['playbook']}: {title_of_playbook}")
+    lines.append(event.playbook_url)
+    if event.owners:
+        lines.append(f"{t['owners']}: {'; '.join(event.owners)}")
+    lines.append(f"{t['ack']}: {alert_url(base_url_of(event.playbook_url), event.alert_id)}")
+    return render_title(event, lang), "\n".join(lines)

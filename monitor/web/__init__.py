@@ -1,0 +1,1 @@
+"""The web UI: incident pages behind the alert links, playbooks, metrics."""

@@ -1,0 +1,233 @@
+"""Tests for the shipped German text classifier and its training round trip."""
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+
+import numpy as np
+import pytest
+
+from detectors.classifier import ModelError, TextClassifier, TextScores, default_model_dir
+from detectors.training import load_corpus, train_default_model
+
+# Fresh examples written for this test; none of them is in detectors/data/comments_de.tsv.
+POLARITY_CASES = [
+    ("Die Müllabfuhr hat unsere Straße jetzt zum dritten Mal vergessen, das ist echt ärgerlich.", "negative"),
+    ("Seit Tagen funktioniert die Rolltreppe am Rathausplatz nicht, keiner kümmert sich.", "negative"),
+    ("Unzumutbar, dass man für eine Geburtsurkunde sechs Wochen warten muss.", "negative"),
+    ("Wieder ist die S-Bahn ausgefallen und niemand informiert die Fahrgäste. Enttäuschend.", "negative"),
+    ("Die neue Gebührenordnung ist ungerecht und trifft die Falschen.", "negative"),
+    ("Der Spielplatz am Weiher ist total verwahrlost, überall Scherben.", "negative"),
+    ("Das Chaos bei der Anmeldung war heute wirklich schlimm.", "negative"),
+    ("Vielen herzlichen Dank an die Kolleginnen vom Einwohnermeldeamt, super freundlich!", "positive"),
+    ("Toll, dass die Stadtbücherei jetzt auch sonntags geöffnet hat, danke!", "positive"),
+    ("Großes Lob an die Feuerwehr für den schnellen Einsatz heute früh.", "positive"),
+    ("Der neue Radweg entlang der Bahnlinie ist wunderbar geworden.", "positive"),
+    ("Danke für die schnelle und hilfreiche Antwort!", "positive"),
+    ("Super organisiert, das Kinderfest im Schlosspark hat allen Spaß gemacht 😊", "positive"),
+    ("Die Umleitung für die Linie 9 führt ab Montag über die Kantstraße.", "neutral"),
+    ("Laut Aushang wird der Wochenmarkt ab April auf dem Kirchplatz stattfinden.", "neutral"),
+    ("Die Sitzung des Bauausschusses beginnt am Mittwoch um 17 Uhr im Ratssaal.", "neutral"),
+    ("Wann öffnet der Wertstoffhof am Samstag?", "neutral"),
+    ("Welche Unterlagen brauche ich für einen Kinderreisepass?", "neutral"),
+    ("Die Ergebnisse der Verkehrszählung sollen im Herbst veröffentlicht werden.", "neutral"),
+]
+TOXIC_CASES = [
+    "Ihr seid alle komplette Vollidioten im Rathaus",
+    "Halt die Fresse, du dummer Bürokrat",
+    "Diese Drecksbeamten sollte man alle rausprügeln",
+]
+FRIENDLY_CASES = [
+    "Danke für eure Hilfe, ihr seid großartig!",
+    "Vielen Dank, das Problem mit der Laterne ist gelöst.",
+    "Schönen Sonntag an das ganze Team!",
+]
+QUESTION_CASES = [
+    "Ist die Tiefgarage am Theater heute geöffnet?",
+    "Wo kann ich meinen neuen Führerschein abholen?",
+    "Wie lange dauert die Sperrung der Uferstraße noch?",
+    "Gibt es in Nordheim wieder Strom?",
+]
+NOT_QUESTION_CASES = [
+    "Danke für den schönen Abend im Stadtpark.",
+    "Die Sperrung der Uferstraße dauert bis Freitag.",
+    "Ich habe das Formular gestern abgeschickt.",
+]
+
+
+@pytest.fixture(scope="module")
+def clf() -> TextClassifier:
+    return TextClassifier.load()
+
+
+def test_shipped_model_loads_fast_and_has_metadata(clf):
+    start = time.perf_counter()
+    TextClassifier.load(default_model_dir())
+    assert time.perf_counter() - start < 1.0
+    assert clf.info["version"]
+    assert "germeval2018_coarse_macro_f1" in clf.info["cv"]["metrics"]
+    size = sum(p.stat().st_size for p in default_model_dir().iterdir())
+    assert size < 20 * 1024 * 1024
+
+
+def test_predict_shapes_probabilities_and_labels(clf):
+    texts = [text for text, _ in POLARITY_CASES]
+    scores = clf.predict(texts)
+    assert isinstance(scores, TextScores) and len(scores) == len(texts)
+    for name in ("negative", "neutral", "positive", "toxic", "question"):
+        values = getattr(scores, name)
+        assert values.shape == (len(texts),) and values.dtype == np.float32
+        assert np.all((values >= 0) & (values <= 1))
+    total = scores.negative + scores.neutral + scores.positive
+    np.testing.assert_allclose(total, 1.0, atol=1e-5)
+    assert set(scores.sentiment()) <= {"negative", "neutral", "positive"}
+    row = scores.row(0)
+    assert set(row) == {"sentiment", "scores", "toxic", "question"}
+    assert row["sentiment"] == scores.sentiment()[0]
+    assert all(isinstance(v, float) for v in row["scores"].values())
+    json.dumps(row)
+
+
+def test_polarity_on_fresh_examples(clf):
+    predicted = clf.predict([text for text, _ in POLARITY_CASES]).sentiment()
+    gold = [label for _, label in POLARITY_CASES]
+    accuracy = np.mean([p == g for p, g in zip(predicted, gold)])
+    assert accuracy >= 0.8, list(zip(predicted, gold))
+
+
+def test_toxic_insults_versus_friendly_thanks(clf):
+    toxic = clf.predict(TOXIC_CASES).toxic
+    friendly = clf.predict(FRIENDLY_CASES).toxic
+    assert np.all(toxic > 0.5), toxic
+    assert np.all(friendly < 0.5), friendly
+
+
+def test_angry_but_civil_criticism_is_not_toxic(clf):
+    scores = clf.predict(["Ich bin wirklich wütend, die Baustelle blockiert seit Wochen unsere Einfahrt."])
+    assert scores.toxic[0] < 0.5
+    assert scores.sentiment() == ["negative"]
+
+
+def test_questions_detected(clf):
+    assert np.all(clf.predict(QUESTION_CASES).question > 0.5)
+    assert np.all(clf.predict(NOT_QUESTION_CASES).question < 0.5)
+
+
+def test_odd_inputs(clf):
+    texts = ["", "😡😡😡", "🙂", "x" * 100_000, "Привет Bürgeramt مرحبا 你好", "   \t\n ", "\x00"]
+    scores = clf.predict(texts)
+    assert len(scores) == len(texts)
+    for name in ("negative", "neutral", "positive", "toxic", "question"):
+        assert np.all(np.isfinite(getattr(scores, name)))
+
+
+def test_huge_text_is_truncated_not_slow(clf):
+    start = time.perf_counter()
+    clf.predict(["Die Stadt ist schlimm. " * 50_000])
+    assert time.perf_counter() - start < 0.5
+
+
+def test_empty_batch(clf):
+    scores = clf.predict([])
+    assert len(scores) == 0 and scores.sentiment() == [] and scores.toxic.shape == (0,)
+
+
+def test_none_and_bare_string_are_rejected(clf):
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        clf.predict(["ok", None])
+    with pytest.raises(TypeError, match="single string"):
+        clf.predict("Hallo")
+
+
+def test_batch_and_single_predictions_agree(clf):
+    texts = [text for text, _ in POLARITY_CASES]
+    batch = clf.predict(texts)
+    for i in (0, 7, 13):
+        single = clf.predict([texts[i]])
+        assert single.row(0) == batch.row(i)
+
+
+def test_missing_model_dir_names_path(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(ModelError, match="nope"):
+        TextClassifier.load(missing)
+
+
+def test_broken_model_files_name_path(tmp_path):
+    (tmp_path / "model.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="model.json"):
+        TextClassifier.load(tmp_path)
+    shipped = json.loads((default_model_dir() / "model.json").read_text(encoding="utf-8"))
+    (tmp_path / "model.json").write_text(json.dumps(shipped), encoding="utf-8")
+    with pytest.raises(ModelError, match="weights.npz"):
+        TextClassifier.load(tmp_path)
+    (tmp_path / "weights.npz").write_bytes(b"garbage")
+    with pytest.raises(ModelError, match=str(tmp_path)):
+        TextClassifier.load(tmp_path)
+
+
+TINY_CORPUS = [
+    ("Danke für die Hilfe", "positive", 0, 0), ("Super gemacht, vielen Dank", "positive", 0, 0),
+    ("Toll, weiter so", "positive", 0, 0), ("Großes Lob an das Team", "positive", 0, 0),
+    ("Sehr schön geworden", "positive", 0, 0), ("Wann ist das Amt offen?", "neutral", 0, 1),
+    ("Wo gibt es Sandsäcke?", "neutral", 0, 1), ("Die Straße ist ab Montag gesperrt", "neutral", 0, 0),
+    ("Gibt es Strom in der Südstadt?", "neutral", 0, 1), ("Der Bus fährt über die Ringstraße", "neutral", 0, 0),
+    ("Wie lange dauert das noch?", "neutral", 0, 1), ("Das ist eine Frechheit", "negative", 0, 0),
+    ("Ihr Idioten", "negative", 1, 0), ("Schon wieder kein Bus, ärgerlich", "negative", 0, 0),
+    ("Halt die Fresse", "negative", 1, 0), ("Unfähige Vollidioten", "negative", 1, 0),
+    ("Schlechter Service, enttäuschend", "negative", 0, 0), ("Warum dauert das so lange?", "negative", 0, 1),
+]
+TINY_GERMEVAL = [
+    ("@user das ist ein dummer Vollidiot", "OFFENSE", "INSULT"), ("Schönes Wetter heute in Berlin", "OTHER", "OTHER"),
+    ("Diese Penner gehören weg|LBR|sofort", "OFFENSE", "ABUSE"), ("Ich gehe gleich einkaufen", "OTHER", "OTHER"),
+    ("Was für ein Drecksack", "OFFENSE", "INSULT"), ("Das Spiel war spannend", "OTHER", "OTHER"),
+    ("Halt dein Maul du Idiot", "OFFENSE", "INSULT"), ("Guten Morgen zusammen", "OTHER", "OTHER"),
+]
+
+
+def _write_tiny_data(tmp_path: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    corpus = tmp_path / "corpus.tsv"
+    lines = ["text\tpolarity\ttoxic\tquestion"] + [f"{t}\t{p}\t{x}\t{q}" for t, p, x, q in TINY_CORPUS]
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    germeval = tmp_path / "germeval.txt"
+    germeval.write_text("\n".join("\t".join(row) for row in TINY_GERMEVAL) + "\n", encoding="utf-8")
+    return corpus, germeval
+
+
+def test_training_round_trip_on_tiny_data(tmp_path):
+    corpus, germeval = _write_tiny_data(tmp_path)
+    small = {"scheme": "stormwatch-hash-v1", "max_chars": 2000,
+             "word": {"n_features": 2**12, "ngram_range": [1, 2], "weight": 1.0},
+             "char": {"n_features": 2**12, "ngram_range": [3, 5], "weight": 1.0}}
+    start = time.perf_counter()
+    metrics = train_default_model(tmp_path / "m1", germeval, corpus, seed=3, n_folds=2, features=small)
+    train_default_model(tmp_path / "m2", germeval, corpus, seed=3, n_folds=2, features=small)
+    assert time.perf_counter() - start < 5.0
+    assert 0.0 <= metrics["polarity_macro_f1"] <= 1.0
+    assert (tmp_path / "m1" / "weights.npz").read_bytes() == (tmp_path / "m2" / "weights.npz").read_bytes()
+    assert (tmp_path / "m1" / "model.json").read_bytes() == (tmp_path / "m2" / "model.json").read_bytes()
+    model = TextClassifier.load(tmp_path / "m1")
+    scores = model.predict(["Danke für die Hilfe", "Ihr Idioten", ""])
+    assert len(scores) == 3
+    assert model.info["features"]["word"]["n_features"] == 2**12
+    assert model.info["training_data"]["corpus"]["rows"] == len(TINY_CORPUS)
+
+
+def test_malformed_corpus_row_is_reported(tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text\tpolarity\ttoxic\tquestion\nHallo\tgut\t0\t0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.tsv:2"):
+        load_corpus(bad)
+
+
+def test_shipped_corpus_is_well_formed():
+    corpus = load_corpus(pathlib.Path(__file__).resolve().parent.parent / "detectors" / "data" / "comments_de.tsv")
+    n = len(corpus["texts"])
+    assert n >= 900
+    assert len({t.lower() for t in corpus["texts"]}) == n
+    shares = np.bincount(corpus["polarity"], minlength=3) / n
+    assert np.all(shares > 0.2)
+    assert 0.08 < corpus["toxic"].mean() < 0.2 and 0.15 < corpus["question"].mean() < 0.35
+    fresh = {t.lower() for t, _ in POLARITY_CASES} | {t.lower() for t in TOXIC_CASES + QUESTION_CASES}
+    assert not fresh & {t.lower() for t in corpus["texts"]}
