@@ -1,6 +1,6 @@
 """Backtest throughput: mentions per second through the whole chain (parse, normalise, classify, store, detect).
 
-Usage: python benchmarks/throughput.py [--mentions 100000] [--runs 3] [--database sqlite://]
+Usage: python benchmarks/throughput.py [--mentions 100000] [--runs 3] [--daily 150] [--database sqlite://]
 Prints one JSON line per run and a summary with the median; record the summary in BENCHMARKS.md.
 """
 
@@ -56,6 +56,9 @@ def main() -> int:
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scopes", type=int, default=20)
+    parser.add_argument("--daily", type=float, default=150.0,
+                        help="calm mentions per scope and day: 150 = small accounts (about two empty 5-minute "
+                             "buckets per mention), 2000 = busy accounts")
     parser.add_argument("--database", default="sqlite://", help="SQLAlchemy URL (default: in-memory SQLite)")
     parser.add_argument("--config", default=str(ROOT / "config" / "demo.yaml"))
     args = parser.parse_args()
@@ -63,7 +66,7 @@ def main() -> int:
     settings = load_settings(args.config)
     with tempfile.TemporaryDirectory() as tmp:
         stream = Path(tmp) / "stream.jsonl"
-        write_jsonl(synthetic_stream(args.mentions, n_scopes=args.scopes, seed=1), stream)
+        write_jsonl(synthetic_stream(args.mentions, n_scopes=args.scopes, seed=1, daily=args.daily), stream)
         rates = []
         for run in range(args.runs):
             database = args.database
@@ -77,6 +80,8 @@ def main() -> int:
         stages = _stage_profile(stream, min(args.mentions, 20_000))
     summary = {
         "mentions": args.mentions,
+        "scopes": args.scopes,
+        "daily_per_scope": args.daily,
         "database": args.database,
         "runs": args.runs,
         "median_mentions_per_second": round(statistics.median(rates)),

@@ -130,12 +130,13 @@ class SeasonalVolume:
         return z_to_score(self.z(x))
 
     def learn_one(self, x: dict[str, Any]) -> None:
+        """Learn x = {"t", "value"}; a caller that has just scored x may pass {"expected"} to save recomputing it."""
         if not self._ready:
             self._build()
         value = float(x["value"])
         damping = 1.0
         if self._n >= 2:
-            expected = self.expected(x["t"])
+            expected = x["expected"] if "expected" in x else self.expected(x["t"])
             spread = math.sqrt(self.variance(expected))
             residual = value - expected
             self._resid_var += self._alpha_day * (min(residual * residual, 100 * self._resid_var + 1e-9) - self._resid_var)

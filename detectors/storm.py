@@ -29,12 +29,13 @@ class StormThresholds:
     min_count: int = 10
     volume_ratio_levels: tuple[float, ...] = (1.5, 2.0, 3.0, 5.0, 8.0, 12.0)
     min_z: float = 4.0
-    negative_share_min: float = 0.45
+    negative_share_min: float = 0.50
     negative_share_lift: float = 0.15
     majority_share: float = 0.6
     toxic_share_hurricane: float = 0.25
     question_share_min: float = 0.40
     positive_share_min: float = 0.50
+    kind_share_lift: float = 0.20
     min_platforms_for_level_4: int = 2
 
 
@@ -46,6 +47,7 @@ class StormReading:
     kind: str
     signals: dict[str, float]
     reason: str
+    bucket_expected: float = 0.0  # the baseline of the scored bucket, so learning need not compute it again
 
 
 def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str]:
@@ -65,9 +67,11 @@ def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str
         return 0, "calm", "ruhig"
     size = sum(1 for r in th.volume_ratio_levels if ratio >= r)
     if not hostile:
-        if s["question_share"] >= th.question_share_min:
+        usual_questions = s.get("usual_question_share", 0.0)
+        usual_positive = s.get("usual_positive_share", 0.0)
+        if s["question_share"] >= max(th.question_share_min, usual_questions + th.kind_share_lift):
             return size, "question_surge", f"{ratio:.1f}-faches Volumen, {s['question_share']:.0%} Fragen"
-        if s["positive_share"] >= th.positive_share_min:
+        if s["positive_share"] >= max(th.positive_share_min, usual_positive + th.kind_share_lift):
             return size, "candystorm", f"{ratio:.1f}-faches Volumen, {s['positive_share']:.0%} positiv"
         return 1, "surge", f"{ratio:.1f}-faches Volumen ohne auffällige Negativität"
     level = size
@@ -85,6 +89,9 @@ def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str
     if caps:
         reason += "; begrenzt: " + ", ".join(caps)
     return level, "shitstorm", reason
+
+
+_NO_PLATFORMS: frozenset[str] = frozenset()
 
 
 class _WindowEntry(NamedTuple):
@@ -210,7 +217,9 @@ class ScopeStormScorer:
             "toxic_share": toxic * per,
             "usual_toxic_share": self.toxic.share,
             "question_share": questions * per,
+            "usual_question_share": self.questions.share,
             "positive_share": positive * per,
+            "usual_positive_share": self.positive.share,
             "new_author_share": new_authors * per,
             "platforms": float(len(platforms)),
             "bucket_count": float(window[-1].count),
@@ -240,24 +249,49 @@ class ScopeStormScorer:
             # most buckets are quiet (nights, small scopes): no level is possible, skip the full signal set
             expected = sum(e.expected for e in window)
             quiet = {"count": float(count), "expected": expected, "volume_ratio": count / max(expected, 0.5)}
-            return StormReading(0, "calm", quiet, "ruhig")
+            return StormReading(0, "calm", quiet, "ruhig", current.expected)
         windowed = self._signals(window)
         if not self.warmed_up():
-            return StormReading(0, "calm", windowed, "Einlernphase")
-        best = StormReading(*self._level(windowed))
+            return StormReading(0, "calm", windowed, "Einlernphase", current.expected)
+        best = self._reading(windowed, current.expected)
         if self.window_buckets > 1 and current.count >= self.thresholds.min_count:
-            candidate = StormReading(*self._level(self._signals([current])))
+            candidate = self._reading(self._signals([current]), current.expected)
             if candidate.level > best.level:
                 best = candidate
         return best
 
-    def _level(self, s: dict[str, float]) -> tuple[int, str, dict[str, float], str]:
+    def process_empty(self, t: Any) -> StormReading:
+        """score_one then learn_one for a bucket without mentions, without building the bucket dict.
+
+        Empty buckets are most buckets (nights, small scopes), so this path is worth its few lines;
+        a test holds it to giving exactly what score_one + learn_one give.
+        """
+        expected = self.volume.expected(t) if self.volume.n_observations else 0.0
+        window = self._window
+        previous = list(window)[-(self.window_buckets - 1) :] if self.window_buckets > 1 else []
+        count = sum(e.count for e in previous)
+        entry = _WindowEntry(0, expected, 0.0, 0.0, 0.0, 0.0, 0, _NO_PLATFORMS)
+        if count < self._quiet_below:
+            total = sum(e.expected for e in previous) + expected
+            quiet = {"count": float(count), "expected": total, "volume_ratio": count / max(total, 0.5)}
+            reading = StormReading(0, "calm", quiet, "ruhig", expected)
+        else:
+            reading = self.score_one({"t": t, "count": 0})
+        self.volume.learn_one({"t": t, "value": 0, "expected": expected})
+        window.append(entry)
+        self._buckets_seen += 1
+        return reading
+
+    def _reading(self, s: dict[str, float], bucket_expected: float) -> StormReading:
         level, kind, reason = storm_level(s, self.thresholds)
-        return level, kind, s, reason
+        return StormReading(level, kind, s, reason, bucket_expected)
 
     def learn_one(self, x: dict[str, Any], reading: StormReading | None = None) -> None:
-        entry = self._current(x)
-        self.volume.learn_one({"t": x["t"], "value": entry.count})
+        if reading is not None and self.volume.n_observations:
+            entry = self._entry(x, reading.bucket_expected)
+        else:
+            entry = self._current(x)
+        self.volume.learn_one({"t": x["t"], "value": entry.count, "expected": entry.expected})
         self._window.append(entry)
         self._buckets_seen += 1
         stormy = reading is not None and reading.level >= 2

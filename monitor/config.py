@@ -103,14 +103,17 @@ class DetectionSettings(Strict):
     volume_ratio_levels: list[float] = Field(
         [1.5, 2.0, 3.0, 5.0, 8.0, 12.0], description="volume / seasonal baseline needed for levels 1..6"
     )
-    negative_share_min: float = Field(0.45, ge=0, le=1, description="negative share needed for a Shitstorm level >= 2")
+    negative_share_min: float = Field(0.50, ge=0, le=1, description="negative share needed for a Shitstorm level >= 2")
     negative_share_lift: float = Field(0.15, ge=0, le=1, description="negative share must exceed the usual share by this")
     toxic_share_hurricane: float = Field(0.25, ge=0, le=1, description="toxic share that allows level 6")
     question_share_min: float = Field(0.40, ge=0, le=1, description="question share that makes a surge a question surge")
     positive_share_min: float = Field(0.50, ge=0, le=1, description="positive share that makes a surge a Candystorm")
+    kind_share_lift: float = Field(
+        0.20, ge=0, le=1, description="question or positive share must exceed the scope's usual share by this"
+    )
     open_level: int = Field(3, ge=1, le=6, description="storm level at which an alert opens")
     resolve_level: int = Field(1, ge=0, le=5, description="level at or below which an alert starts to calm down")
-    resolve_after_buckets: int = Field(6, ge=1, description="consecutive calm buckets before an alert resolves")
+    resolve_after_buckets: int = Field(12, ge=1, description="consecutive calm buckets before an alert resolves")
 
     @model_validator(mode="after")
     def _levels_ordered(self) -> "DetectionSettings":

@@ -25,6 +25,7 @@ def thresholds_from(settings: DetectionSettings) -> StormThresholds:
         toxic_share_hurricane=settings.toxic_share_hurricane,
         question_share_min=settings.question_share_min,
         positive_share_min=settings.positive_share_min,
+        kind_share_lift=settings.kind_share_lift,
     )
 
 
@@ -100,6 +101,10 @@ class StormDetection:
     def assess(self, closed: ClosedBucket) -> StormAssessment:
         bucket = closed.bucket
         state = self._state(bucket.scope)
+        if not bucket.count:
+            reading = state.scorer.process_empty(self._local_epoch(bucket.start))
+            state.recent.append(closed.mentions)
+            return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, reading.signals, reading.reason)
         x = {
             "t": self._local_epoch(bucket.start),
             "count": bucket.count,
@@ -108,7 +113,7 @@ class StormDetection:
             "toxic": bucket.toxic,
             "questions": bucket.questions,
             "new_authors": bucket.new_authors,
-            "platforms": list(bucket.platforms),
+            "platforms": bucket.platforms,
         }
         reading = state.scorer.score_one(x)
         state.recent.append(closed.mentions)
@@ -126,7 +131,7 @@ class StormDetection:
             at=bucket.end,
             level=reading.level,
             kind=reading.kind,
-            signals=dict(reading.signals),
+            signals=reading.signals,
             reason=reading.reason,
             top_terms=top_terms,
             samples=samples,

@@ -156,8 +156,8 @@ class Pipeline:
         closed.sort(key=lambda c: (c.bucket.start, c.bucket.scope))  # events in event-time order across scopes
         assessments = [self.detection.assess(c) for c in closed]
         self.stats.buckets += len(closed)
-        # empty calm buckets are implicit zeros: storing them would only cost space
-        kept = [(c.bucket, a) for c, a in zip(closed, assessments) if c.bucket.count or a.level]
+        # empty calm buckets are implicit zeros, and calm ones need no explanation: store only what carries news
+        kept = [(c.bucket, a if a.level else None) for c, a in zip(closed, assessments) if c.bucket.count or a.level]
         if kept:
             self.store.save_buckets([b for b, _ in kept], [a for _, a in kept])
         for bucket, assessment in zip(closed, assessments):

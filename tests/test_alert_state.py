@@ -66,3 +66,14 @@ def test_reopening_during_cool_down_needs_a_higher_level():
     assert (state, event) == (None, None)
     state, event = step(None, scope="s", level=4, kind="shitstorm", at=T0, policy=policy, cooling_down=True)
     assert event == "opened"
+
+
+def test_a_storm_that_only_softens_in_tone_stays_open_while_volume_is_raised():
+    policy = AlertPolicy(open_level=3, resolve_level=1, resolve_after_buckets=2)
+    state, _ = step(None, scope="s", level=4, kind="shitstorm", at=T0, policy=policy)
+    for _ in range(5):
+        state, event = step(state, scope="s", level=1, kind="surge", at=T0, policy=policy, surging=True)
+        assert event in (None, "updated") and state is not None
+    state, event = step(state, scope="s", level=1, kind="surge", at=T0, policy=policy)
+    state, event = step(state, scope="s", level=0, kind="calm", at=T0, policy=policy)
+    assert event == "resolved"

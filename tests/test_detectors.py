@@ -187,3 +187,20 @@ def test_score_one_leaves_the_scorer_unchanged():
     snapshot = copy.deepcopy(scorer.__dict__)
     scorer.score_one(_bucket(T0 + timedelta(hours=5), 80, negative_share=0.9))
     assert pickle.dumps(scorer.__dict__) == pickle.dumps(snapshot)
+
+
+def test_empty_bucket_shortcut_equals_score_then_learn():
+    rng = random.Random(9)
+    fast, slow = ScopeStormScorer(bucket_seconds=300), ScopeStormScorer(bucket_seconds=300)
+    for i in range(12 * 24 * 4):
+        t = T0 + timedelta(minutes=5 * i)
+        count = _calm_count(t, rng) * (3 if i % 97 < 3 else 1)
+        x = _bucket(t, count, negative_share=0.6)
+        expected = slow.score_one(x)
+        slow.learn_one(x, expected)
+        got = fast.process_empty(t) if count == 0 else fast.score_one(x)
+        if count:
+            fast.learn_one(x, got)
+        assert (got.level, got.kind, got.signals) == (expected.level, expected.kind, expected.signals)
+    assert pickle.dumps(fast.volume.__dict__) == pickle.dumps(slow.volume.__dict__)
+    assert [tuple(e) for e in fast._window] == [tuple(e) for e in slow._window]

@@ -55,6 +55,7 @@ class AlertDecider:
             at=assessment.at,
             policy=policy,
             cooling_down=resolved_at is not None and assessment.at - resolved_at < cooldown,
+            surging=before is not None and self._surging(assessment),
         )
         if after is None:
             self._open.pop(scope, None)
@@ -87,6 +88,15 @@ class AlertDecider:
             top_terms=list(assessment.top_terms),
             samples=list(assessment.samples),
             opened_at=alert.opened_at,
+        )
+
+    def _surging(self, assessment: StormAssessment) -> bool:
+        """Volume still clearly raised: a storm whose tone softens for a while has not ended yet."""
+        signals = assessment.signals
+        detection = self.settings.detection_for(assessment.scope)
+        return (
+            signals.get("volume_ratio", 0.0) >= detection.volume_ratio_levels[1]
+            and signals.get("count", 0.0) >= detection.min_count / 2
         )
 
     def _choose_playbook(self, alert: OpenAlert, assessment: StormAssessment, event: str) -> str:

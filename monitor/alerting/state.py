@@ -42,13 +42,15 @@ def step(
     at: datetime,
     policy: AlertPolicy,
     cooling_down: bool = False,
+    surging: bool = False,
 ) -> tuple[OpenAlert | None, str | None]:
     """One bucket's decision: (new state, event or None). Pure; the caller owns time and side effects.
 
     Hysteresis: an alert opens at `open_level` but resolves only after `resolve_after_buckets` consecutive
     buckets at or below `resolve_level`, so a storm that pauses for a bucket does not resolve and reopen.
     `cooling_down` (the caller's memory of a recent resolution) raises the bar for reopening, so the
-    ragged tail of a storm does not page the team a second time.
+    ragged tail of a storm does not page the team a second time. `surging` (volume still well above the
+    baseline) keeps an open alert from calming down even when the mood of one window looks milder.
 
     >>> from datetime import datetime, timezone
     >>> t = datetime(2026, 3, 11, 12, tzinfo=timezone.utc)
@@ -68,7 +70,7 @@ def step(
             opened = OpenAlert(alert_id_for(scope, at), scope, kind, at, level, level, level)
             return opened, "opened"
         return None, None
-    if level <= policy.resolve_level:
+    if level <= policy.resolve_level and not surging:
         streak = alert.calm_streak + 1
         if streak >= policy.resolve_after_buckets:
             return None, "resolved"

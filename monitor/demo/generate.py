@@ -595,7 +595,8 @@ class _SyntheticPlan:
         return parts
 
 
-def _synthetic_plan(n: int, n_scopes: int, seed: int, start: str, storms: int) -> _SyntheticPlan:
+def _synthetic_plan(n: int, n_scopes: int, seed: int, start: str, storms: int,
+                    daily: float = SYNTH_DAILY) -> _SyntheticPlan:
     rng = random.Random(f"stormwatch-synthetic-plan-{seed}")
     weights = [rng.lognormvariate(0, 0.5) for _ in range(n_scopes)]
     mean_w = sum(weights) / n_scopes
@@ -604,10 +605,10 @@ def _synthetic_plan(n: int, n_scopes: int, seed: int, start: str, storms: int) -
         name = f"behoerde-{i:03d}" if i % 4 != 3 else f"erwaehnungen-{i:03d}"
         scopes[name] = ScopeInfo(name, i, i % 4 != 3, 300, author_base)
         author_base += 300
-        base[name] = SYNTH_DAILY * w / mean_w / 24
+        base[name] = daily * w / mean_w / 24
         sources.append(Source(name, "calm"))
     t0 = parse_ts(start)
-    days = max(1.0, n / (SYNTH_DAILY * n_scopes))
+    days = max(1.0, n / (daily * n_scopes))
     slots = max(1, int(days * 86400 // SLOT))
     for k, (name, kind, onset) in enumerate(_synthetic_storm_times(list(scopes), t0, slots, storms)):
         role, profile = ("storm", STORM_PROFILE) if kind == "shitstorm" else ("surge", SURGE_PROFILE)
@@ -627,9 +628,10 @@ def _synthetic_storm_times(names: list[str], t0: float, slots: int, storms: int)
 
 
 def synthetic_episodes(n_mentions: int, *, n_scopes: int = 20, seed: int = 1,
-                       start: str = "2026-03-02T00:00:00Z", storms: int = 3) -> list[dict]:
+                       start: str = "2026-03-02T00:00:00Z", storms: int = 3,
+                       daily: float = SYNTH_DAILY) -> list[dict]:
     """Ground truth for synthetic_stream() called with the same arguments."""
-    plan = _synthetic_plan(n_mentions, n_scopes, seed, start, storms)
+    plan = _synthetic_plan(n_mentions, n_scopes, seed, start, storms, daily)
     return [_episode(s.scope, "shitstorm" if s.role == "storm" else "question_surge", s.onset,
                      _profile_rate(s)) for s in plan.sources if s.role != "calm"]
 
@@ -662,11 +664,16 @@ def _synthetic_rows(plan: _SyntheticPlan, seed: int) -> Iterator[dict]:
 
 
 def synthetic_stream(n_mentions: int, *, n_scopes: int = 20, seed: int = 1,
-                     start: str = "2026-03-02T00:00:00Z", storms: int = 3) -> Iterator[dict]:
-    """Exactly n_mentions rows, sorted by created_at, produced lazily; storms at synthetic_episodes() times."""
-    if n_mentions < 0 or n_scopes < 1 or storms < 0:
-        raise ValueError("need n_mentions >= 0, n_scopes >= 1 and storms >= 0")
-    return _synthetic_rows(_synthetic_plan(n_mentions, n_scopes, seed, start, storms), seed)
+                     start: str = "2026-03-02T00:00:00Z", storms: int = 3,
+                     daily: float = SYNTH_DAILY) -> Iterator[dict]:
+    """Exactly n_mentions rows, sorted by created_at, produced lazily; storms at synthetic_episodes() times.
+
+    `daily` is the average calm mentions per scope and day: a small account gets ~150, a city's main
+    account with a busy comment section several thousand.
+    """
+    if n_mentions < 0 or n_scopes < 1 or storms < 0 or daily <= 0:
+        raise ValueError("need n_mentions >= 0, n_scopes >= 1, storms >= 0 and daily > 0")
+    return _synthetic_rows(_synthetic_plan(n_mentions, n_scopes, seed, start, storms, daily), seed)
 
 
 # ---------------------------------------------------------------------------------------------- output

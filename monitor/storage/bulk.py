@@ -18,7 +18,7 @@ from sqlalchemy import Connection, column, func, select, table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from monitor.domain import Mention
-from monitor.storage.schema import mentions
+from monitor.storage.schema import buckets, mentions
 from monitor.storage.text import clean_text
 
 # every column but the surrogate id, in the order the rows below are built
@@ -96,6 +96,46 @@ _SQLITE_INSERT = _compile_sqlite_insert()
 
 def _sqlite_time(moment: datetime) -> str:
     # exactly the text format SQLAlchemy's SQLite DateTime writes and parses, in UTC
-    if moment.tzinfo is not None:
+    if moment.tzinfo is timezone.utc:
+        moment = moment.replace(tzinfo=None)  # the pipeline's own times: already UTC, skip the conversion
+    elif moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return moment.isoformat(" ", "microseconds")
+
+
+# -- buckets ---------------------------------------------------------------------------------------
+
+BUCKET_COLUMNS = [c.name for c in buckets.columns]
+_BUCKET_KEY = ["scope", "start", "width_seconds"]
+
+
+def _compile_sqlite_bucket_upsert() -> str:
+    stmt = sqlite.insert(buckets)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=_BUCKET_KEY,
+        set_={name: stmt.excluded[name] for name in BUCKET_COLUMNS if name not in _BUCKET_KEY},
+    )
+    compiled = stmt.compile(dialect=sqlite.dialect(paramstyle="qmark"), column_keys=BUCKET_COLUMNS)
+    if list(compiled.positiontup or [])[: len(BUCKET_COLUMNS)] != BUCKET_COLUMNS:
+        raise RuntimeError(f"unexpected bind order {compiled.positiontup}")
+    return str(compiled)
+
+
+_SQLITE_BUCKET_UPSERT = _compile_sqlite_bucket_upsert()
+
+
+def upsert_buckets_sqlite(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """The bucket upsert through the sqlite3 C module: the generic path spends ~50 µs a row in Python."""
+    json_columns = {"platforms", "signals"}
+    values = []
+    for row in rows:
+        converted = []
+        for name in BUCKET_COLUMNS:
+            value = row[name]
+            if name == "start":
+                value = _sqlite_time(value)
+            elif name in json_columns and value is not None:
+                value = _json(value)
+            converted.append(value)
+        values.append(tuple(converted))
+    conn.exec_driver_sql(_SQLITE_BUCKET_UPSERT, values)

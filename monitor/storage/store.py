@@ -128,6 +128,10 @@ class Store:
         rows = list({tuple(r[k] for k in _BUCKET_KEY): r for r in (_bucket_row(b, a) for b, a in paired)}.values())
         if not rows:
             return
+        if self.engine.dialect.name == "sqlite":
+            with self._transaction("save buckets") as conn:
+                bulk.upsert_buckets_sqlite(conn, rows)
+            return
         stmt = self._insert(buckets)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(_BUCKET_KEY),
