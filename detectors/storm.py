@@ -63,31 +63,26 @@ def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str
     surge = count >= th.min_count and z >= th.min_z and ratio >= th.volume_ratio_levels[0]
     if not surge:
         if hostile and count >= max(2, th.min_count // 2):
-            return 1, "calm", f"{negative:.0%} negativ bei normalem Volumen"
+            return 1, "calm", "Kritik gehäuft, Menge unter der Sturmschwelle"
         return 0, "calm", "ruhig"
     size = sum(1 for r in th.volume_ratio_levels if ratio >= r)
     if not hostile:
-        usual_questions = s.get("usual_question_share", 0.0)
-        usual_positive = s.get("usual_positive_share", 0.0)
-        if s["question_share"] >= max(th.question_share_min, usual_questions + th.kind_share_lift):
-            return size, "question_surge", f"{ratio:.1f}-faches Volumen, {s['question_share']:.0%} Fragen"
-        if s["positive_share"] >= max(th.positive_share_min, usual_positive + th.kind_share_lift):
-            return size, "candystorm", f"{ratio:.1f}-faches Volumen, {s['positive_share']:.0%} positiv"
-        return 1, "surge", f"{ratio:.1f}-faches Volumen ohne auffällige Negativität"
+        if s["question_share"] >= max(th.question_share_min, s.get("usual_question_share", 0.0) + th.kind_share_lift):
+            return size, "question_surge", "Welle von Fragen: Informationsbedarf, keine feindselige Stimmung"
+        if s["positive_share"] >= max(th.positive_share_min, s.get("usual_positive_share", 0.0) + th.kind_share_lift):
+            return size, "candystorm", "Welle von Zuspruch (Candystorm)"
+        return 1, "surge", "mehr Beiträge als üblich, Stimmung nicht auffällig: kein Shitstorm"
     level = size
     caps = []
     if s["platforms"] < th.min_platforms_for_level_4 and level > 3:
-        level, caps = 3, caps + ["nur eine Plattform"]
+        level, caps = 3, caps + ["nur auf einer Plattform"]
     if negative < th.majority_share and level > 4:
         level, caps = 4, caps + ["Kritiker nicht in der Mehrheit"]
     if s["toxic_share"] < th.toxic_share_hurricane and level > 5:
         level, caps = 5, caps + ["Ton nicht überwiegend aggressiv"]
-    reason = (
-        f"{ratio:.1f}-faches Volumen ({int(count)} statt ~{s['expected']:.0f}), "
-        f"{negative:.0%} negativ (üblich {usual_negative:.0%}), {s['toxic_share']:.0%} toxisch"
-    )
+    reason = "feindselige Welle: deutlich mehr Beiträge als üblich und deutlich negativer"
     if caps:
-        reason += "; begrenzt: " + ", ".join(caps)
+        reason += " (Stufe begrenzt: " + ", ".join(caps) + ")"
     return level, "shitstorm", reason
 
 

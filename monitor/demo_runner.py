@@ -39,12 +39,15 @@ def run_demo(settings: Settings, stream_path: Path, *, progress: bool = True, ou
                     progress_label="Demo")
     stats = result.stats
     opened = [e for e in fired if e.event == "opened"]
+    seconds = f"{result.seconds:.1f}".replace(".", ",")
+    rate = f"{result.mentions_per_second:,.0f}".replace(",", ".")  # German digit grouping
     stream.write(
-        f"\nFertig: {stats.records} Beiträge in {result.seconds:.1f} s ({result.mentions_per_second:,.0f}/s), "
-        f"{stats.rejected} verworfen, {len(opened)} Alarme geöffnet, {len(fired)} Alarm-Ereignisse.\n"
+        f"\nFertig: {stats.records} Beiträge in {seconds} s ({rate}/s), {stats.rejected} verworfen, "
+        f"{len(opened)} Alarme geöffnet, {len(fired)} Alarm-Ereignisse.\n"
     )
     for event in opened:
-        stream.write(f"  - {event.scope}: {event.kind}, Playbook {event.playbook}, Höchststufe {max(e.peak_level for e in fired if e.alert_id == event.alert_id)}\n")
+        peak = max(e.peak_level for e in fired if e.alert_id == event.alert_id)
+        stream.write(f"  - {event.scope}: {event.kind}, Playbook {event.playbook}, Höchststufe {peak}\n")
     stream.write(
         "Weiter: `stormwatch run --config config/demo.yaml` zeigt Alarme und Playbooks unter "
         f"{settings.web.base_url}\n"

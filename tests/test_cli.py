@@ -102,3 +102,18 @@ def test_classify_jsonl_keeps_lines_aligned_on_bad_input():
 def test_classify_with_a_missing_model_dir_fails_clearly(tmp_path):
     result = _cli("classify", "--model", str(tmp_path / "nope"), stdin="x\n")
     assert result.returncode == 2 and str(tmp_path / "nope") in result.stderr
+
+
+def test_demo_prints_the_alerts_with_playbook_and_owners(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STORMWATCH_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", "demo", "--no-progress"], capture_output=True,
+                            text=True, cwd=ROOT, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("\nAlarm: ") == 3
+    assert "Alarm: Shitstorm bei stadt-birkenfelde" in out
+    assert "Alarm: Informationsbedarf (Großlage) bei stadtwerke-birkenfelde" in out
+    assert "http://localhost:8080/playbooks/empoerungswelle" in out and "http://localhost:8080/playbooks/grosslage" in out
+    assert "Zuständig: " in out and "Pressestelle" in out
+    assert "3 Alarme geöffnet" in out
+    assert (tmp_path / "demo.db").exists()

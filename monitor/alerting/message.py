@@ -53,13 +53,13 @@ EVENT_SENTENCES: dict[str, dict[str, str]] = {
     "de": {
         "opened": "Alarm geöffnet",
         "escalated": "Lage verschärft sich",
-        "updated": "Lage unverändert angespannt",
+        "updated": "Lage entspannt sich etwas, Alarm bleibt offen",
         "resolved": "Lage beruhigt – Alarm beendet",
     },
     "en": {
         "opened": "Alert opened",
         "escalated": "Situation is escalating",
-        "updated": "Situation still tense",
+        "updated": "Situation easing, alert stays open",
         "resolved": "Situation calm – alert resolved",
     },
 }
@@ -69,14 +69,16 @@ LABELS: dict[str, dict[str, str]] = {
         "level": "Stufe {level} von 6 auf der Shitstorm-Skala: {name}",
         "peak": "Höchststand bisher: Stufe {peak}",
         "why": "Warum",
+        "assessment": "Einordnung",
         "terms": "Begriffe",
         "samples": "Stimmen",
         "playbook": "Playbook",
         "owners": "Zuständig",
         "ack": "Bestätigen und Verlauf",
         "at": "{date} um {time} Uhr",
-        "posts": "{count} Beiträge",
-        "posts_in": "{count} Beiträge in {minutes} Min.",
+        "posts": "{count} {noun}",
+        "posts_in": "{count} {noun} in {minutes} Min.",
+        "noun": ("Beitrag", "Beiträge"),
         "usual_count": "üblich: {expected}",
         "ratio": "{ratio}-fach",
         "negative": "{share} negativ",
@@ -94,14 +96,16 @@ LABELS: dict[str, dict[str, str]] = {
         "level": "Level {level} of 6 on the Shitstorm scale: {name}",
         "peak": "Peak so far: level {peak}",
         "why": "Why",
+        "assessment": "Assessment",
         "terms": "Terms",
         "samples": "Voices",
         "playbook": "Playbook",
         "owners": "Owners",
         "ack": "Acknowledge and timeline",
         "at": "{date} at {time}",
-        "posts": "{count} posts",
-        "posts_in": "{count} posts in {minutes} min",
+        "posts": "{count} {noun}",
+        "posts_in": "{count} {noun} in {minutes} min",
+        "noun": ("post", "posts"),
         "usual_count": "usual: {expected}",
         "ratio": "{ratio}x",
         "negative": "{share} negative",
@@ -167,9 +171,11 @@ def explain_signals(signals: Mapping[str, float], language: str = "de") -> str:
     if "count" in signals:
         count = format_number(signals["count"], lang, 0)
         minutes = signals.get("window_minutes")
-        volume = t["posts_in"].format(count=count, minutes=format_number(minutes, lang, 0)) if minutes else t[
-            "posts"
-        ].format(count=count)
+        noun = t["noun"][0 if round(signals["count"]) == 1 else 1]
+        if minutes:
+            volume = t["posts_in"].format(count=count, noun=noun, minutes=format_number(minutes, lang, 0))
+        else:
+            volume = t["posts"].format(count=count, noun=noun)
         if "expected" in signals:
             volume += f" ({t['usual_count'].format(expected=format_number(signals['expected'], lang, 0))})"
         if "volume_ratio" in signals:
@@ -239,7 +245,7 @@ def render_message(
     if why:
         lines.append(f"{t['why']}: {why}")
     if event.reason:
-        lines.append(event.reason)
+        lines.append(f"{t['assessment']}: {event.reason}")
     if event.top_terms:
         lines.append(f"{t['terms']}: {', '.join(event.top_terms[:MAX_TERMS])}")
     if event.samples and event.event != "resolved":
