@@ -72,13 +72,21 @@ def demo(config_path: str, input_path: str, progress: bool) -> None:
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--database", default="sqlite://", show_default=True, help="SQLAlchemy URL to keep the replayed data in.")
 @click.option("--format", "input_format", type=click.Choice(["jsonl", "csv"]), default=None)
+@click.option("--rejected", "rejected_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to keep rejected input lines (default: OUT.rejected.jsonl, only if there are any).")
 @click.option("--progress/--no-progress", default=False)
-def backtest(config_path: str, input_path: str, out_path: str, database: str, input_format: str | None, progress: bool) -> None:
+def backtest(
+    config_path: str, input_path: str, out_path: str, database: str, input_format: str | None,
+    rejected_path: str | None, progress: bool,
+) -> None:
     """Run the whole pipeline on a recorded stream and write one JSON object per alert event (no notifications)."""
     from monitor.replay import run_backtest
 
     settings = _settings(config_path)
-    result = run_backtest(settings, Path(input_path), Path(out_path), database_url=database, progress=progress)
+    result = run_backtest(
+        settings, Path(input_path), Path(out_path), database_url=database, progress=progress,
+        rejected_path=Path(rejected_path) if rejected_path else None, input_format=input_format,
+    )
     stats = result.stats
     click.echo(
         f"{stats.records} records, {stats.stored} mentions, {stats.rejected} rejected, {stats.duplicates} duplicates, "

@@ -9,7 +9,7 @@ from typing import IO
 from monitor.config import Settings
 from monitor.domain import AlertEvent
 from monitor.playbooks import load_playbooks
-from monitor.replay import print_event, replay
+from monitor.replay import RejectedReport, print_event, replay
 
 
 def _fresh_sqlite(url: str) -> None:
@@ -35,8 +35,10 @@ def run_demo(settings: Settings, stream_path: Path, *, progress: bool = True, ou
         fired.append(event)
         print_event(event, settings, playbooks, stream)
 
+    rejected = RejectedReport(None)  # the demo database keeps them in its rejected_inputs table
     result = replay(settings, stream_path, database_url=settings.database.url, on_event=show, progress=progress,
-                    progress_label="Demo")
+                    progress_label="Demo", on_rejected=rejected)
+    rejected.close()
     stats = result.stats
     opened = [e for e in fired if e.event == "opened"]
     seconds = f"{result.seconds:.1f}".replace(".", ",")

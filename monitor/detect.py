@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 from detectors.storm import ScopeStormScorer, StormThresholds
 from detectors.terms import TermBaseline

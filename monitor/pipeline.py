@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from monitor.aggregate import Bucketer, ClosedBucket
 from monitor.alerting.decide import AlertDecider
@@ -48,6 +48,18 @@ def pseudonymiser_from(settings: Settings, environ: dict[str, str] | None = None
             "(authors are stored only as keyed pseudonyms)"
         )
     return Pseudonymiser(key.encode("utf-8"))
+
+
+def build_pipeline(settings: Settings, store: MentionStore, playbooks: dict, **hooks: Any) -> "Pipeline":
+    """A pipeline with the configured classifier and pseudonym key; `hooks` are Pipeline's on_* callbacks."""
+    return Pipeline(
+        settings,
+        store=store,
+        enricher=Enricher.load(settings.classifier.model),
+        playbooks=playbooks,
+        pseudonymiser=pseudonymiser_from(settings),
+        **hooks,
+    )
 
 
 class Pipeline:

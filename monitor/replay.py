@@ -12,9 +12,8 @@ from typing import IO, Callable, Iterable, Iterator
 
 from monitor.collectors import RawRecord, read_records
 from monitor.config import Settings
-from monitor.domain import AlertEvent
-from monitor.enrich import Enricher
-from monitor.pipeline import Pipeline, PipelineStats, pseudonymiser_from
+from monitor.domain import AlertEvent, RejectedInput
+from monitor.pipeline import PipelineStats, build_pipeline
 from monitor.playbooks import load_playbooks
 from monitor.storage import Store
 
@@ -56,6 +55,7 @@ def replay(
     progress: bool = False,
     progress_label: str = "Replay",
     input_format: str | None = None,
+    on_rejected: Callable[[RejectedInput], None] | None = None,
 ) -> ReplayResult:
     """Run the chain on one file; notification is the caller's `on_event` (a backtest only writes events)."""
     started = time.perf_counter()
@@ -68,14 +68,7 @@ def replay(
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     try:
-        pipeline = Pipeline(
-            settings,
-            store=store,
-            enricher=Enricher.load(settings.classifier.model),
-            playbooks=playbooks,
-            pseudonymiser=pseudonymiser_from(settings),
-            on_event=on_event,
-        )
+        pipeline = build_pipeline(settings, store, playbooks, on_event=on_event, on_rejected=on_rejected)
         total = _count_lines(input_path) if progress else None
         records = _progress(read_records(input_path, input_format), progress, total, progress_label)
         events = sum(1 for _ in pipeline.feed(records))
@@ -95,6 +88,39 @@ def _count_lines(path: Path) -> int | None:
         return None
 
 
+class RejectedReport:
+    """Says on stderr which lines were rejected and why (the first `show`), and keeps them all in a JSONL file.
+
+    A backtest's database is usually in memory, so its rejected_inputs table would vanish with it; the file
+    (created only when something is rejected) keeps the broken input for inspection.
+    """
+
+    def __init__(self, path: Path | None, stream: IO[str] = sys.stderr, show: int = 20):
+        self.path = path
+        self.stream = stream
+        self.show = show
+        self.count = 0
+        self._file: IO[str] | None = None
+
+    def __call__(self, rejected: RejectedInput) -> None:
+        self.count += 1
+        if self.count <= self.show:
+            self.stream.write(f"stormwatch: rejected {rejected.source}:{rejected.line}: {rejected.problem}\n")
+        if self.path is not None:
+            if self._file is None:
+                self._file = self.path.open("w", encoding="utf-8")
+            record = {"source": rejected.source, "line": rejected.line, "problem": rejected.problem, "raw": rejected.raw}
+            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        if self.count > self.show:
+            self.stream.write(f"stormwatch: … {self.count - self.show} more rejected lines\n")
+        if self.count and self.path is not None:
+            self.stream.write(f"stormwatch: {self.count} rejected lines kept in {self.path}\n")
+
+
 def run_backtest(
     settings: Settings,
     input_path: Path,
@@ -102,17 +128,25 @@ def run_backtest(
     *,
     database_url: str = "sqlite://",
     progress: bool = False,
+    rejected_path: Path | None = None,
+    report: IO[str] = sys.stderr,
+    input_format: str | None = None,
 ) -> ReplayResult:
-    """Write one JSON object per alert event to out_path; deliver nothing."""
+    """Write one JSON object per alert event to out_path; deliver nothing; keep rejected input beside it."""
     out_path.parent.mkdir(parents=True, exist_ok=True)
+    rejected = RejectedReport(rejected_path or out_path.with_name(out_path.name + ".rejected.jsonl"), report)
     with out_path.open("w", encoding="utf-8") as out:
 
         def write(event: AlertEvent) -> None:
             out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
 
-        return replay(
-            settings, input_path, database_url=database_url, on_event=write, progress=progress, progress_label="Backtest"
-        )
+        try:
+            return replay(
+                settings, input_path, database_url=database_url, on_event=write, progress=progress,
+                progress_label="Backtest", on_rejected=rejected, input_format=input_format,
+            )
+        finally:
+            rejected.close()
 
 
 def print_event(event: AlertEvent, settings: Settings, playbooks: dict, stream: IO[str]) -> None:

@@ -12,8 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.collectors import RawRecord, read_records
 from monitor.config import FileReplayCollector, Settings
-from monitor.enrich import Enricher
-from monitor.pipeline import Pipeline, pseudonymiser_from
+from monitor.pipeline import Pipeline, build_pipeline
 from monitor.playbooks import load_playbooks
 from monitor.storage import Store
 from monitor.timeutil import Clock, system_clock
@@ -154,12 +153,10 @@ def build_service(settings: Settings, *, registry: CollectorRegistry | None = No
         for (scope, platform), n in counts.items():
             metrics.observe_mentions(scope, platform, n)
 
-    pipeline = Pipeline(
+    pipeline = build_pipeline(
         settings,
-        store=store,
-        enricher=Enricher.load(settings.classifier.model),
-        playbooks=playbooks,
-        pseudonymiser=pseudonymiser_from(settings),
+        store,
+        playbooks,
         on_event=on_event,
         on_bucket=on_bucket,
         on_mentions=on_mentions,

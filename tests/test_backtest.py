@@ -92,6 +92,13 @@ def test_backtest_survives_broken_lines_and_reports_them(tmp_path):
     )
     events, stderr = _backtest(tmp_path, broken)
     assert "400 mentions, 4 rejected" in stderr
+    assert f"rejected {broken}:101: invalid JSON" in stderr
+    assert f"rejected {broken}:102: created_at: not an ISO 8601 time" in stderr
+    assert f"rejected {broken}:103: expected a JSON object" in stderr
+    assert f"rejected {broken}:404: not UTF-8" in stderr
+    kept = [json.loads(line) for line in (tmp_path / "alerts.jsonl.rejected.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in kept] == [101, 102, 103, 404]
+    assert kept[0]["raw"].startswith('{"platform": "facebook"')
 
 
 def test_undeclared_scopes_get_defaults_and_missing_scope_is_default(tmp_path):

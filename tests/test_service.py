@@ -1,6 +1,5 @@
 """`stormwatch run` as a user runs it: a real process replays a stream, notifies a local webhook, serves pages."""
 
-import json
 import os
 import shutil
 import subprocess
