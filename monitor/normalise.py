@@ -91,6 +91,14 @@ def parse_created_at(value: Any) -> datetime:
 
 def _identifier(record: Mapping[str, Any], key: str, *, required: bool) -> str | None:
     value = record.get(key)
+    if (
+        type(value) is str
+        and 0 < len(value) <= MAX_FIELD_CHARS
+        and value.isprintable()
+        and not value[0].isspace()
+        and not value[-1].isspace()
+    ):
+        return value  # the usual case, checked in C: a clean, short string
     if value is None or value == "":
         if required:
             raise InputError(f"{key}: missing")
@@ -109,9 +117,10 @@ def _identifier(record: Mapping[str, Any], key: str, *, required: bool) -> str |
 
 
 def _metrics(value: Any) -> dict[str, int]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
+    if not value:
+        if value is None or isinstance(value, (dict, list)):
+            return {}
+    if not isinstance(value, dict) and not isinstance(value, Mapping):
         raise InputError(f"metrics: expected an object, got {type(value).__name__}")
     counts: dict[str, int] = {}
     for name, count in value.items():
@@ -123,7 +132,7 @@ def _metrics(value: Any) -> dict[str, int]:
 
 def normalise(record: Any, *, pseudonymiser: Pseudonymiser, default_scope: str) -> Mention:
     """Validate and clean one record; raise InputError naming the field and the problem."""
-    if not isinstance(record, Mapping):
+    if not isinstance(record, dict) and not isinstance(record, Mapping):
         raise InputError(f"expected a JSON object, got {type(record).__name__}")
     platform = _identifier(record, "platform", required=True)
     external_id = _identifier(record, "id", required=True)
