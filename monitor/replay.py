@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator
 
 from monitor.collectors import RawRecord, read_records
+from monitor.normalise import InputError, parse_created_at
 from monitor.config import Settings
 from monitor.domain import AlertEvent, RejectedInput
 from monitor.pipeline import PipelineStats, build_pipeline
@@ -69,8 +70,8 @@ def replay(
     gc.set_threshold(50_000, 50, 100)
     try:
         pipeline = build_pipeline(settings, store, playbooks, on_event=on_event, on_rejected=on_rejected)
-        total = _count_lines(input_path) if progress else None
-        records = _progress(read_records(input_path, input_format), progress, total, progress_label)
+        ordered = in_event_time_order(list(read_records(input_path, input_format)), pipeline.bucketer.lateness)
+        records = _progress(iter(ordered), progress, len(ordered), progress_label)
         events = sum(1 for _ in pipeline.feed(records))
         events += sum(1 for _ in pipeline.flush())
     finally:
@@ -80,12 +81,31 @@ def replay(
     return ReplayResult(pipeline.stats, events, time.perf_counter() - started)
 
 
-def _count_lines(path: Path) -> int | None:
-    try:
-        with path.open("rb") as handle:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-    except OSError:
-        return None
+def _event_time(record: RawRecord) -> float:
+    payload = record.payload
+    if isinstance(payload, dict):
+        try:
+            return parse_created_at(payload.get("created_at")).timestamp()
+        except InputError:
+            pass
+    return float("-inf")  # rejected later anyway; first keeps it out of the way of the watermark
+
+
+def in_event_time_order(records: list[RawRecord], tolerance_seconds: float) -> list[RawRecord]:
+    """The records as they are if they arrive in time order (within the pipeline's lateness), else sorted.
+
+    Recorded streams are often concatenations (one export per platform): replayed as they are, everything
+    after the first part would arrive "late" and miss its buckets. Sorting is stable, so equal times keep
+    their file order, and rejected lines keep their line numbers.
+    """
+    times = [_event_time(r) for r in records]
+    newest = float("-inf")
+    for t in times:
+        if t < newest - tolerance_seconds:
+            order = sorted(range(len(records)), key=times.__getitem__)
+            return [records[i] for i in order]
+        newest = max(newest, t)
+    return records
 
 
 class RejectedReport:

@@ -110,3 +110,14 @@ def test_undeclared_scopes_get_defaults_and_missing_scope_is_default(tmp_path):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
     events, _ = _backtest(tmp_path, renamed)
     assert {e["scope"] for e in events if e["event"] == "opened"} >= {"landkreis-stadt-birkenfelde"}
+
+
+def test_a_stream_concatenated_per_platform_gives_the_same_alerts(tmp_path, demo_events):
+    rows = [json.loads(line) for line in DEMO_STREAM.read_text(encoding="utf-8").splitlines()]
+    by_platform = sorted(rows, key=lambda r: r["platform"])  # as if one export file per platform were joined
+    shuffled = tmp_path / "per_platform.jsonl"
+    shuffled.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in by_platform), encoding="utf-8")
+    events, _ = _backtest(tmp_path, shuffled)
+    assert [(e["event"], e["at"], e["scope"], e["level"]) for e in events] == [
+        (e["event"], e["at"], e["scope"], e["level"]) for e in demo_events
+    ]
