@@ -183,7 +183,9 @@ class ScopeStormScorer:
         )
 
     def _current(self, x: dict[str, Any]) -> _WindowEntry:
-        return self._entry(x, self.volume.expected(x["t"]) if self.volume.n_observations else 0.0)
+        # a planned event (council live stream, election night) raises what is expected, not what is learned
+        factor = x.get("planned_factor", 1.0)
+        return self._entry(x, factor * self.volume.expected(x["t"]) if self.volume.n_observations else 0.0)
 
     def _signals(self, window: list[_WindowEntry]) -> dict[str, float]:
         count = 0
@@ -248,20 +250,21 @@ class ScopeStormScorer:
         windowed = self._signals(window)
         if not self.warmed_up():
             return StormReading(0, "calm", windowed, "Einlernphase", current.expected)
-        best = self._reading(windowed, current.expected)
+        factor = x.get("planned_factor", 1.0)
+        best = self._reading(windowed, current.expected, factor)
         if self.window_buckets > 1 and current.count >= self.thresholds.min_count:
-            candidate = self._reading(self._signals([current]), current.expected)
+            candidate = self._reading(self._signals([current]), current.expected, factor)
             if candidate.level > best.level:
                 best = candidate
         return best
 
-    def process_empty(self, t: Any) -> StormReading:
+    def process_empty(self, t: Any, planned_factor: float = 1.0) -> StormReading:
         """score_one then learn_one for a bucket without mentions, without building the bucket dict.
 
         Empty buckets are most buckets (nights, small scopes), so this path is worth its few lines;
         a test holds it to giving exactly what score_one + learn_one give.
         """
-        expected = self.volume.expected(t) if self.volume.n_observations else 0.0
+        expected = planned_factor * self.volume.expected(t) if self.volume.n_observations else 0.0
         window = self._window
         previous = list(window)[-(self.window_buckets - 1) :] if self.window_buckets > 1 else []
         count = sum(e.count for e in previous)
@@ -271,14 +274,17 @@ class ScopeStormScorer:
             quiet = {"count": float(count), "expected": total, "volume_ratio": count / max(total, 0.5)}
             reading = StormReading(0, "calm", quiet, "ruhig", expected)
         else:
-            reading = self.score_one({"t": t, "count": 0})
-        self.volume.learn_one({"t": t, "value": 0, "expected": expected})
+            reading = self.score_one({"t": t, "count": 0, "planned_factor": planned_factor})
+        self.volume.learn_one({"t": t, "value": 0, "expected": expected / planned_factor})
         window.append(entry)
         self._buckets_seen += 1
         return reading
 
-    def _reading(self, s: dict[str, float], bucket_expected: float) -> StormReading:
+    def _reading(self, s: dict[str, float], bucket_expected: float, planned_factor: float = 1.0) -> StormReading:
         level, kind, reason = storm_level(s, self.thresholds)
+        if planned_factor != 1.0:
+            s["planned_factor"] = planned_factor
+            reason += f" (geplantes Ereignis: {planned_factor:g}-faches Volumen erwartet)"
         return StormReading(level, kind, s, reason, bucket_expected)
 
     def learn_one(self, x: dict[str, Any], reading: StormReading | None = None) -> None:
@@ -286,11 +292,14 @@ class ScopeStormScorer:
             entry = self._entry(x, reading.bucket_expected)
         else:
             entry = self._current(x)
-        self.volume.learn_one({"t": x["t"], "value": entry.count, "expected": entry.expected})
+        factor = x.get("planned_factor", 1.0)
+        # the baseline learns the planned event's volume scaled back to a normal day, so the next
+        # live stream is still judged against its own plan and an ordinary evening stays ordinary
+        self.volume.learn_one({"t": x["t"], "value": entry.count / factor, "expected": entry.expected / factor})
         self._window.append(entry)
         self._buckets_seen += 1
         stormy = reading is not None and reading.level >= 2
-        if not stormy and entry.count:
+        if not stormy and entry.count and factor == 1.0:
             self.negative.learn(entry.negative, entry.count)
             self.toxic.learn(entry.toxic, entry.count)
             self.questions.learn(entry.questions, entry.count)

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from datetime import datetime
+
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -202,6 +204,22 @@ class PlaybookRule(Strict):
     when: PlaybookMatch = PlaybookMatch()
 
 
+class PlannedEvent(Strict):
+    """An expected spike (council live stream, election night, press conference): its volume does not alert."""
+
+    name: str
+    scopes: list[str] = Field([], description="empty = every scope")
+    start: datetime = Field(description="ISO 8601; without an offset it is read in the configured time zone")
+    end: datetime
+    expected_volume_factor: float = Field(3.0, ge=1.0, le=100.0, description="how many times the usual volume to expect")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PlannedEvent":
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
 class Settings(Strict):
     timezone: str = "Europe/Berlin"
     language: Literal["de", "en"] = "de"
@@ -211,6 +229,7 @@ class Settings(Strict):
     classifier: ClassifierSettings = ClassifierSettings()
     detection: DetectionSettings = DetectionSettings()
     scopes: list[Scope] = []
+    planned_events: list[PlannedEvent] = []
     collectors: list[Collector] = []
     roles: list[Role] = []
     notifications: NotificationSettings = NotificationSettings()
@@ -226,6 +245,29 @@ class Settings(Strict):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
         return value
+
+    @model_validator(mode="after")
+    def _events_in_zone(self) -> "Settings":
+        zone = ZoneInfo(self.timezone)
+        localised = [
+            event.model_copy(
+                update={
+                    "start": event.start if event.start.tzinfo else event.start.replace(tzinfo=zone),
+                    "end": event.end if event.end.tzinfo else event.end.replace(tzinfo=zone),
+                }
+            )
+            for event in self.planned_events
+        ]
+        object.__setattr__(self, "planned_events", localised)  # frozen model: set once, during validation
+        return self
+
+    def planned_factor(self, scope: str, start: datetime, end: datetime) -> float:
+        """The expected-volume factor of planned events overlapping [start, end) in this scope (1.0 if none)."""
+        factor = 1.0
+        for event in self.planned_events:
+            if (not event.scopes or scope in event.scopes) and event.start < end and start < event.end:
+                factor = max(factor, event.expected_volume_factor)
+        return factor
 
     @model_validator(mode="after")
     def _references_exist(self) -> "Settings":

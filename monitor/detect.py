@@ -69,6 +69,7 @@ class StormDetection:
         self._scopes: dict[str, _ScopeState] = {}
         self._zone = settings.zone
         self._offsets: dict[int, float] = {}
+        self._planned = bool(settings.planned_events)
         self._bucket_seconds = settings.detection.bucket_minutes * 60
 
     def _state(self, scope: str) -> _ScopeState:
@@ -101,8 +102,9 @@ class StormDetection:
     def assess(self, closed: ClosedBucket) -> StormAssessment:
         bucket = closed.bucket
         state = self._state(bucket.scope)
+        factor = self.settings.planned_factor(bucket.scope, bucket.start, bucket.end) if self._planned else 1.0
         if not bucket.count:
-            reading = state.scorer.process_empty(self._local_epoch(bucket.start))
+            reading = state.scorer.process_empty(self._local_epoch(bucket.start), factor)
             state.recent.append(closed.mentions)
             return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, reading.signals, reading.reason)
         x = {
@@ -114,6 +116,7 @@ class StormDetection:
             "questions": bucket.questions,
             "new_authors": bucket.new_authors,
             "platforms": bucket.platforms,
+            "planned_factor": factor,
         }
         reading = state.scorer.score_one(x)
         state.recent.append(closed.mentions)

@@ -128,3 +128,27 @@ def test_example_config_documents_every_key():
     text = (ROOT / "config" / "example.yaml").read_text(encoding="utf-8")
     missing = [key for key in _keys(Settings) if f"{key.rsplit('.', 1)[-1]}:" not in text]
     assert missing == []
+
+
+def test_planned_events_are_read_in_the_configured_zone_and_overlap_buckets(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    path = _write(tmp_path, {"planned_events": [
+        {"name": "Ratssitzung", "scopes": ["stadt"], "start": "2026-03-19T17:00:00", "end": "2026-03-19T21:00:00",
+         "expected_volume_factor": 4},
+        {"name": "Wahlabend", "start": "2026-03-19T18:00:00+01:00", "end": "2026-03-19T23:00:00+01:00"},
+    ]})
+    settings = load_settings(path, environ={})
+    utc = timezone.utc
+    assert settings.planned_events[0].start == datetime(2026, 3, 19, 16, 0, tzinfo=utc)  # CET
+    def five(hour, minute):
+        start = datetime(2026, 3, 19, hour, minute, tzinfo=utc)
+        return start, start + timedelta(minutes=5)
+
+    assert settings.planned_factor("stadt", *five(16, 0)) == 4.0
+    assert settings.planned_factor("stadt", *five(15, 55)) == 1.0
+    assert settings.planned_factor("polizei", *five(17, 0)) == 3.0  # the election night applies to every scope
+    broken = _write(tmp_path, {"planned_events": [{"name": "x", "start": "2026-03-19T18:00", "end": "2026-03-19T17:00"}]},
+                    "broken.yaml")
+    with pytest.raises(ConfigError, match="planned_events.0: Value error, end must be after start|end must be after start"):
+        load_settings(broken, environ={})

@@ -204,3 +204,25 @@ def test_empty_bucket_shortcut_equals_score_then_learn():
         assert (got.level, got.kind, got.signals) == (expected.level, expected.kind, expected.signals)
     assert pickle.dumps(fast.volume.__dict__) == pickle.dumps(slow.volume.__dict__)
     assert [tuple(e) for e in fast._window] == [tuple(e) for e in slow._window]
+
+
+def _council_evening(planned_factor, volume):
+    rng = random.Random(11)
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    calm = [_bucket(T0 + timedelta(minutes=5 * i), _calm_count(T0 + timedelta(minutes=5 * i), rng)) for i in range(12 * 24 * 3)]
+    _run(scorer, calm)
+    start = T0 + timedelta(days=3, hours=18)
+    levels = []
+    for i in range(24):  # two hours of a council meeting streamed live
+        x = {**_bucket(start + timedelta(minutes=5 * i), volume, negative_share=0.55, platforms=("facebook", "youtube")),
+             "planned_factor": planned_factor}
+        reading = scorer.score_one(x)
+        scorer.learn_one(x, reading)
+        levels.append(reading.level)
+    return max(levels)
+
+
+def test_planned_event_volume_does_not_alert_but_a_storm_on_top_does():
+    assert _council_evening(1.0, 30) >= 3  # the same evening unplanned: an alert
+    assert _council_evening(5.0, 30) <= 2  # planned with five times the usual volume: no alert
+    assert _council_evening(5.0, 150) >= 3  # a real storm on top of the plan still alerts
