@@ -44,6 +44,13 @@ class SeasonalVolume:
         where the noise is learned from the residuals.
     utc_offset_hours: shift applied before taking hour of day, so that the diurnal prior fits local time.
     diurnal_prior: shape the overall mean by DIURNAL_PRIOR until the hour has its own history.
+    The options below apply to value series only (counts=False); their defaults keep the original behaviour.
+    two_sided: score drops as well as rises (a failing machine's temperature falls; a count's drop is no storm).
+    robust_scale: estimate the noise from the mean absolute residual instead of the mean squared one, so a
+        single huge outlier does not blind the detector for hours.
+    scale_halflife_hours: how fast the noise estimate forgets (default: as the hour-of-day baseline does).
+    level_halflife_hours: add a short-term level (EWMA of the residuals) to the seasonal baseline, so that a
+        slowly wandering series (a temperature, a CPU load) is judged against where it is now, not last week.
 
     >>> from datetime import datetime, timedelta, timezone
     >>> detector = SeasonalVolume(interval_seconds=3600)
@@ -66,6 +73,10 @@ class SeasonalVolume:
         clip_z: float = 3.0,
         utc_offset_hours: float = 1.0,
         diurnal_prior: bool = True,
+        two_sided: bool = False,
+        robust_scale: bool = False,
+        scale_halflife_hours: float | None = None,
+        level_halflife_hours: float | None = None,
     ):
         self.interval_seconds = interval_seconds
         self.halflife_days = halflife_days
@@ -74,6 +85,11 @@ class SeasonalVolume:
         self.clip_z = clip_z
         self.utc_offset_hours = utc_offset_hours
         self.diurnal_prior = diurnal_prior
+        generic = not counts
+        self.two_sided = two_sided and generic
+        self.robust_scale = robust_scale and generic
+        self.scale_halflife_hours = scale_halflife_hours if generic else None
+        self.level_halflife_hours = level_halflife_hours if generic else None
         self._ready = False
 
     # -- state ----------------------------------------------------------------
@@ -90,6 +106,14 @@ class SeasonalVolume:
         self._week = [0.0] * 168
         self._week_n = [0] * 168
         self._resid_var = 0.0
+        self._alpha_scale = self._alpha_day
+        if self.scale_halflife_hours:
+            self._alpha_scale = 1 - 0.5 ** (1 / (per_hour * self.scale_halflife_hours))
+        self._alpha_level = 0.0
+        if self.level_halflife_hours:
+            self._alpha_level = 1 - 0.5 ** (1 / (per_hour * self.level_halflife_hours))
+        self._abs_resid = 0.0  # mean absolute residual, for robust_scale
+        self._level = 0.0  # short-term offset from the seasonal baseline, for level_halflife_hours
         self._ready = True
 
     def _slots(self, t: Any) -> tuple[int, int]:
@@ -106,6 +130,11 @@ class SeasonalVolume:
         """The baseline for the interval at time t (mean of the value there)."""
         if not self._ready or self._n == 0:
             return 0.0
+        return self._seasonal(t) + self._level
+
+    def _seasonal(self, t: Any) -> float:
+        if not self._ready or self._n == 0:
+            return 0.0
         hour, week_slot = self._slots(t)
         prior = self._mean * (DIURNAL_PRIOR[hour] if self.diurnal_prior else 1.0)
         shrink_day = self._per_hour  # one day of evidence weighs as much as the prior
@@ -118,13 +147,18 @@ class SeasonalVolume:
     def variance(self, expected: float) -> float:
         if self.counts:
             return expected + self.overdispersion * expected * expected + 0.25
-        return max(self._resid_var, 1e-9 + (abs(self._mean) * 1e-3) ** 2)
+        floor = 1e-9 + (abs(self._mean) * 1e-3) ** 2
+        if self.robust_scale:
+            # for normal noise the standard deviation is sqrt(pi/2) times the mean absolute deviation
+            return max(math.pi / 2 * self._abs_resid * self._abs_resid, floor)
+        return max(self._resid_var, floor)
 
     def z(self, x: dict[str, Any]) -> float:
         if not self._ready or self._n < 2:
             return 0.0
         expected = self.expected(x["t"])
-        return (float(x["value"]) - expected) / math.sqrt(self.variance(expected))
+        z = (float(x["value"]) - expected) / math.sqrt(self.variance(expected))
+        return abs(z) if self.two_sided else z
 
     def score_one(self, x: dict[str, Any]) -> float:
         return z_to_score(self.z(x))
@@ -139,14 +173,25 @@ class SeasonalVolume:
             expected = x["expected"] if "expected" in x else self.expected(x["t"])
             spread = math.sqrt(self.variance(expected))
             residual = value - expected
-            self._resid_var += self._alpha_day * (min(residual * residual, 100 * self._resid_var + 1e-9) - self._resid_var)
+            if self.robust_scale:
+                # clipped like the baseline, so an outlier moves the noise estimate by a bounded step
+                self._abs_resid += self._alpha_scale * (min(abs(residual), self.clip_z * spread) - self._abs_resid)
+            else:
+                self._resid_var += self._alpha_scale * (
+                    min(residual * residual, 100 * self._resid_var + 1e-9) - self._resid_var)
             ceiling = expected + self.clip_z * spread
+            floor = expected - self.clip_z * spread
             if value > ceiling:
                 # an anomaly teaches the baseline a tenth as much, and only up to the ceiling: a storm barely
                 # moves it, while a lasting level shift is still absorbed within days
                 value, damping = ceiling, 0.1
+            elif self.two_sided and value < floor:
+                value, damping = floor, 0.1
+            if self._alpha_level:
+                self._level += damping * self._alpha_level * (value - expected)
         elif self._n == 1:
             self._resid_var = (value - self._mean) ** 2
+            self._abs_resid = abs(value - self._mean)
         hour, week_slot = self._slots(x["t"])
         self._n += 1
         self._mean += damping * max(self._alpha_all, 1.0 / self._n) * (value - self._mean)
