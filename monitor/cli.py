@@ -164,5 +164,14 @@ def purge(config_path: str) -> None:
     click.echo(json.dumps(counts))
 
 
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (one module per command keeps cli.py a table of contents)."""
+    from monitor.correct_cmd import correct
+
+    main.add_command(correct)
+
+
+_register_optional_commands()
+
 if __name__ == "__main__":
     main()

@@ -279,11 +279,15 @@ def test_purge_expired_erases_and_deletes_by_age(store: Store) -> None:
     new_alert.samples = [Sample("facebook", "Frische Kritik", None, 0.9, 0.1)]
     store.record_alert_event(old_alert)
     store.record_alert_event(new_alert)
+    from monitor.storage import corrections
+
+    corrections.add_correction(store.engine, platform="fb", external_id="id-2", text="Max schrieb: Mist",
+                               polarity="negative", at=now - timedelta(days=31))
 
     counts = store.purge_expired(now, privacy)
 
     assert counts == {"mentions_deleted": 1, "texts_erased": 1, "buckets_deleted": 1, "rejected_deleted": 1,
-                      "alert_samples_erased": 1}
+                      "alert_samples_erased": 1, "correction_texts_erased": 1}
     assert store.alert_events("old")[0]["payload"]["samples"] == []
     assert store.alert_events("new")[0]["payload"]["samples"] == ["Frische Kritik"]
     assert store.count_mentions() == 2

@@ -188,3 +188,19 @@ rejected_inputs = Table(
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_rejected_inputs_at", "at"),
 )
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("platform", String(), nullable=False),
+    Column("external_id", String(), nullable=False),
+    Column("text", Text(), nullable=True),  # the text learned from; NULL once erased or when it was never known
+    Column("polarity", String(), nullable=True),  # negative | neutral | positive; NULL = not corrected
+    Column("toxic", Boolean(), nullable=True),
+    Column("question", Boolean(), nullable=True),
+    Column("corrected_by", String(), nullable=True),  # free text, as staff typed it
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_corrections_platform_external_id", "platform", "external_id"),
+    Index("ix_corrections_at", "at"),
+)

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.config import PrivacySettings
 from monitor.domain import AlertEvent, Bucket, Mention, NotificationRecord, RejectedInput, StormAssessment
-from monitor.storage import bulk
+from monitor.storage import bulk, corrections
 from monitor.storage import engine as db
 from monitor.storage.schema import (
     alert_events,
@@ -283,6 +283,7 @@ class Store:
                     delete(rejected_inputs).where(rejected_inputs.c.at < text_cutoff)
                 ).rowcount,
                 "alert_samples_erased": _erase_alert_samples(conn, text_cutoff),
+                "correction_texts_erased": corrections.erase_texts_before(conn, text_cutoff),
             }
         return {name: int(count) for name, count in counts.items()}
 

@@ -1,0 +1,109 @@
+"""`stormwatch correct`: store a staff correction of a mention's labels and update the deployment's adapted model."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import make_url
+
+from detectors.classifier import ModelError, TextClassifier
+from detectors.feedback import STATE_FILE, AdaptiveClassifier
+from monitor.config import ConfigError, load_settings
+from monitor.storage import StorageError, Store
+from monitor.storage import corrections as store_corrections
+
+ADAPTED_DIR_SUFFIX = ".adapted-model"
+HEADS = ("negative", "neutral", "positive", "toxic", "question")
+
+
+def default_state_dir(database_url: str) -> Path | None:
+    """Next to a SQLite file database (stormwatch.db -> stormwatch.adapted-model/); None for other databases."""
+    try:
+        url = make_url(database_url)
+    except Exception:  # noqa: BLE001 - any unparsable URL simply has no default
+        return None
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    db = Path(url.database).expanduser()
+    return db.with_name(db.stem + ADAPTED_DIR_SUFFIX)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"stormwatch correct: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("correct")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--platform", default=None, help="Platform of the mention, as stored.")
+@click.option("--id", "external_id", default=None, help="External id of the mention on that platform.")
+@click.option("--polarity", type=click.Choice(["negative", "neutral", "positive"]), default=None)
+@click.option("--toxic", type=click.Choice(["0", "1"]), default=None)
+@click.option("--question", type=click.Choice(["0", "1"]), default=None)
+@click.option("--by", "corrected_by", default=None, help="Who corrected it (free text, optional).")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None,
+              help="Directory of the adapted model (default: next to a SQLite database file).")
+@click.option("--reset", is_flag=True, help="Drop the adapted model; stored corrections are kept.")
+def correct(
+    config_path: str, platform: str | None, external_id: str | None, polarity: str | None, toxic: str | None,
+    question: str | None, corrected_by: str | None, state_dir: str | None, reset: bool,
+) -> None:
+    """Correct a mention's labels: store the correction and let the adapted model learn from it."""
+    try:
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    state = Path(state_dir) if state_dir else default_state_dir(settings.database.url)
+    if state is None:
+        _fail("the database is not a SQLite file, so there is no default place for the adapted model: pass --state-dir")
+        return
+    if reset:
+        existed = (state / STATE_FILE).exists()
+        shutil.rmtree(state, ignore_errors=True)
+        click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; stored corrections are kept")
+        return
+    if not platform or not external_id:
+        _fail("--platform and --id are required (or --reset)")
+        return
+    if polarity is None and toxic is None and question is None:
+        _fail("nothing to correct: give --polarity, --toxic and/or --question")
+        return
+    try:
+        base = TextClassifier.load(settings.classifier.model)
+        model = AdaptiveClassifier.load(base, state) if (state / STATE_FILE).exists() else AdaptiveClassifier(base)
+    except ModelError as exc:
+        _fail(f"{exc}")
+        return
+    try:
+        with Store.open(settings.database.url) as store:
+            found, text = store_corrections.mention_text(store.engine, platform, external_id)
+            if not found:
+                _fail(f"no mention {platform}/{external_id} in {store.url_masked}", 1)
+                return
+            correction_id = store_corrections.add_correction(
+                store.engine, platform=platform, external_id=external_id, text=text, polarity=polarity,
+                toxic=None if toxic is None else toxic == "1", question=None if question is None else question == "1",
+                corrected_by=corrected_by,
+            )
+    except StorageError as exc:
+        _fail(str(exc), 1)
+        return
+    click.echo(f"correction {correction_id} stored for {platform}/{external_id}")
+    if text is None:
+        # labels without text cannot teach a text model; saying so is better than pretending
+        click.echo("the mention's text has been erased, so the adapted model cannot learn from this correction")
+        return
+    before = model.predict([text])
+    model.learn_one(text, polarity=polarity, toxic=None if toxic is None else int(toxic),
+                    question=None if question is None else int(question))
+    after = model.predict([text])
+    model.save(state)
+    for head in HEADS:
+        old, new = float(getattr(before, head)[0]), float(getattr(after, head)[0])
+        click.echo(f"  {head:<9} {old:.3f} -> {new:.3f}")
+    click.echo(f"  sentiment {before.sentiment()[0]} -> {after.sentiment()[0]}")
+    click.echo(f"adapted model saved to {state} ({model.n_corrections} corrections learned)")

@@ -1,0 +1,136 @@
+"""Corrections storage on SQLite and PostgreSQL, and the `correct` command end to end on a SQLite file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from detectors.feedback import STATE_FILE
+from monitor.correct_cmd import correct, default_state_dir
+from monitor.storage import Store
+from monitor.storage import corrections as corr
+from monitor.storage.schema import mentions
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _add_mention(store: Store, external_id: str, text: str | None) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(mentions.insert(), {
+            "platform": "facebook", "external_id": external_id, "scope": "stadt", "kind": "comment", "text": text,
+            "created_at": T0, "ingested_at": T0, "negative": 0.1, "neutral": 0.8, "positive": 0.1, "toxic": 0.0,
+            "question": 0.0, "sentiment": "neutral",
+        })
+
+
+def test_add_and_list_round_trip(store: Store) -> None:
+    first = corr.add_correction(store.engine, platform="facebook", external_id="1", text="Frechheit 😡 \x00",
+                                polarity="negative", toxic=True, corrected_by="A. Muster", at=T0)
+    second = corr.add_correction(store.engine, platform="facebook", external_id="2", question=False,
+                                 at=T0 - timedelta(hours=1))
+    assert first != second
+    rows = corr.list_corrections(store.engine)
+    assert [r["id"] for r in rows] == [second, first]  # oldest first
+    row = rows[1]
+    assert row["text"] == "Frechheit 😡 \ufffd"  # NUL cleaned so PostgreSQL accepts it too
+    assert (row["polarity"], row["toxic"], row["question"], row["corrected_by"]) == ("negative", True, None, "A. Muster")
+    assert row["at"] == T0 and row["at"].tzinfo is not None
+    assert rows[0]["question"] is False and rows[0]["text"] is None
+    assert [r["id"] for r in corr.list_corrections(store.engine, platform="facebook", external_id="2")] == [second]
+    assert corr.count_corrections(store.engine) == 2
+
+
+def test_connection_form_joins_the_callers_transaction(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        with store.engine.begin() as conn:
+            corr.add_correction(conn, platform="x", external_id="1", polarity="neutral", at=T0)
+            assert corr.count_corrections(conn) == 1
+            raise RuntimeError("roll back")
+    assert corr.count_corrections(store.engine) == 0
+
+
+def test_invalid_corrections_are_refused(store: Store) -> None:
+    with pytest.raises(ValueError, match="polarity"):
+        corr.add_correction(store.engine, platform="x", external_id="1", polarity="angry")
+    with pytest.raises(ValueError, match="at least one"):
+        corr.add_correction(store.engine, platform="x", external_id="1")
+    assert corr.count_corrections(store.engine) == 0
+
+
+def test_erase_texts_before_keeps_labels(store: Store) -> None:
+    corr.add_correction(store.engine, platform="x", external_id="old", text="alt", polarity="negative",
+                        at=T0 - timedelta(days=40))
+    corr.add_correction(store.engine, platform="x", external_id="new", text="neu", polarity="positive", at=T0)
+    assert corr.erase_texts_before(store.engine, T0 - timedelta(days=30)) == 1
+    rows = {r["external_id"]: r for r in corr.list_corrections(store.engine)}
+    assert rows["old"]["text"] is None and rows["old"]["polarity"] == "negative"
+    assert rows["new"]["text"] == "neu"
+
+
+def test_mention_text_lookup(store: Store) -> None:
+    _add_mention(store, "m1", "Wann kommt der Bus?")
+    _add_mention(store, "m2", None)
+    assert corr.mention_text(store.engine, "facebook", "m1") == (True, "Wann kommt der Bus?")
+    assert corr.mention_text(store.engine, "facebook", "m2") == (True, None)
+    assert corr.mention_text(store.engine, "facebook", "nope") == (False, None)
+
+
+# -- the command --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deployment(tmp_path: Path):
+    db = tmp_path / "sw.db"
+    demo = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    config = tmp_path / "config.yaml"
+    config.write_text(demo.replace("sqlite:///../var/demo.db", f"sqlite:///{db}"), encoding="utf-8")
+    with Store.open(f"sqlite:///{db}") as store:
+        _add_mention(store, "m1", "Die Linie 7 fährt ab Montag nur noch alle 20 Minuten.")
+        _add_mention(store, "gone", None)
+    return config, db
+
+
+def test_correct_stores_learns_and_resets(deployment) -> None:
+    config, db = deployment
+    state = default_state_dir(f"sqlite:///{db}")
+    assert state == db.with_name("sw.adapted-model")
+    runner = CliRunner()
+    args = ["--config", str(config), "--platform", "facebook", "--id", "m1", "--polarity", "negative", "--by", "Team"]
+    result = runner.invoke(correct, args)
+    assert result.exit_code == 0, result.output
+    assert "negative" in result.output and "->" in result.output
+    assert (state / STATE_FILE).exists()
+    lines = {line.split()[0]: line.split() for line in result.output.splitlines() if "->" in line}
+    assert float(lines["negative"][3]) > float(lines["negative"][1])  # the corrected label gained probability
+    with Store.open(f"sqlite:///{db}") as store:
+        rows = corr.list_corrections(store.engine)
+    assert [(r["external_id"], r["polarity"], r["corrected_by"]) for r in rows] == [("m1", "negative", "Team")]
+
+    again = runner.invoke(correct, args)
+    assert "2 corrections learned" in again.output
+
+    reset = runner.invoke(correct, ["--config", str(config), "--reset"])
+    assert reset.exit_code == 0 and "removed" in reset.output
+    assert not state.exists()
+    with Store.open(f"sqlite:///{db}") as store:
+        assert corr.count_corrections(store.engine) == 2  # the record of what staff said stays
+
+
+def test_correct_refuses_unknown_and_learns_nothing_without_text(deployment, tmp_path: Path) -> None:
+    config, db = deployment
+    runner = CliRunner()
+    unknown = runner.invoke(correct, ["--config", str(config), "--platform", "facebook", "--id", "x", "--toxic", "1"])
+    assert unknown.exit_code == 1 and "no mention" in unknown.output
+    nothing = runner.invoke(correct, ["--config", str(config), "--platform", "facebook", "--id", "m1"])
+    assert nothing.exit_code == 2 and "nothing to correct" in nothing.output
+    state = tmp_path / "state"
+    erased = runner.invoke(correct, ["--config", str(config), "--platform", "facebook", "--id", "gone", "--toxic", "1",
+                                     "--state-dir", str(state)])
+    assert erased.exit_code == 0 and "cannot learn" in erased.output
+    assert not (state / STATE_FILE).exists()
+    with Store.open(f"sqlite:///{db}") as store:
+        assert corr.count_corrections(store.engine) == 1
