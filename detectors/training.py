@@ -255,6 +255,121 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     return metrics
 
 
+# Where each task's head lives in the stored weight matrix (columns in HEADS order) and its regularisation.
+TASK_COLUMNS = {"polarity": [0, 1, 2], "toxicity": [3], "question": [4]}
+TASK_CALIBRATION_KEY = {"toxicity": "toxic", "question": "question"}
+TASK_C = {"polarity": "polarity_C", "toxicity": "toxic_C", "question": "question_C", "factclaiming": "toxic_C"}
+
+
+def _fit_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (n_features, 1 or 3) and intercepts of one head.
+
+    Fitted on the feature columns that occur in x only: an unused column's L2-regularised optimum is
+    exactly 0, and lbfgs over 2^19 mostly empty columns is what makes small user datasets slow.
+    """
+    used = np.unique(x.indices)
+    model = LogisticRegression(C=hp[TASK_C[task]], max_iter=2000, solver="lbfgs", tol=1e-6,
+                               class_weight=hp.get("class_weight"))
+    model.fit(x[:, used], y)
+    coef = np.zeros((x.shape[1], model.coef_.shape[0]))
+    coef[used] = model.coef_.T
+    return coef, model.intercept_.copy()
+
+
+def _task_scores(head: tuple[np.ndarray, np.ndarray], x: sp.csr_matrix) -> np.ndarray:
+    coef, intercept = head
+    scores = x @ coef + intercept
+    return scores[:, 0] if scores.shape[1] == 1 else scores
+
+
+def cross_validate_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int = 5,
+                        seed: int = 0) -> np.ndarray:
+    """Out-of-fold decision values of one head: (n, 3) logits for polarity, (n,) scores for binary tasks."""
+    oof = np.zeros((len(y), 3)) if task == "polarity" else np.zeros(len(y))
+    for train_idx, test_idx in _folds(y, n_folds, seed):
+        oof[test_idx] = _task_scores(_fit_task(x[train_idx], y[train_idx], task, hp), x[test_idx])
+    return oof
+
+
+def calibrate_task(task: str, oof: np.ndarray, y: np.ndarray) -> Any:
+    """The default model's procedure: one softmax temperature for polarity, Platt scaling for binary heads."""
+    if task == "polarity":
+        return round(fit_temperature(oof, y), 6)
+    return fit_platt(oof, y)
+
+
+def predict_task(task: str, scores: np.ndarray, calibration: Any) -> np.ndarray:
+    """Hard labels from decision values: argmax for polarity, calibrated probability > 0.5 for binary heads."""
+    if task == "polarity":
+        return scores.argmax(axis=1)
+    return (_platt_predict(scores, calibration) > 0.5).astype(np.int64)
+
+
+def task_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """GermEval macro-F1 (harmonic mean of macro-P and macro-R), mean-of-class F1 and accuracy."""
+    def r(value) -> float:
+        return round(float(value), 4)
+
+    return {
+        "germeval_macro_f1": r(germeval_macro_f1(y, predicted)),
+        "macro_f1": r(f1_score(y, predicted, average="macro", zero_division=0)),
+        "accuracy": r(accuracy_score(y, predicted)),
+    }
+
+
+def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_folds: int = 5,
+               hyperparams: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Retrains one head on a labelled Dataset and writes a complete model directory to out_dir.
+
+    The other heads, the feature settings and their calibration are copied unchanged from the base model
+    (default: the shipped one), so the result loads with TextClassifier.load(out_dir). The new head uses the
+    base model's hashed features and is calibrated on out-of-fold scores like the default training.
+    """
+    from detectors.classifier import _read_info, _read_weights, default_model_dir
+
+    if task not in TASK_COLUMNS:
+        raise ValueError(f"unknown task {task!r}, expected one of {', '.join(TASK_COLUMNS)}")
+    hp = {**HYPERPARAMS, **(hyperparams or {})}
+    base = pathlib.Path(base_dir) if base_dir is not None else default_model_dir()
+    info = _read_info(base)
+    weights, bias = _read_weights(base, info)
+    x = Featurizer(info["features"]).transform(dataset.texts)
+    y = dataset.labels
+
+    oof = cross_validate_task(x, y, task, hp, n_folds, seed)
+    calibration = calibrate_task(task, oof, y)
+    metrics = task_metrics(y, predict_task(task, oof, calibration))
+
+    coef, intercept = _fit_task(x, y, task, hp)
+    columns = TASK_COLUMNS[task]
+    weights[:, columns] = coef.astype(np.float32)
+    bias[columns] = intercept.astype(np.float32)
+    rows = np.flatnonzero(np.any(weights != 0, axis=1)).astype(np.int32)
+
+    info = json.loads(json.dumps(info))  # deep copy: the base description stays as provenance of the other heads
+    if task == "polarity":
+        info["calibration"]["polarity_temperature"] = calibration
+    else:
+        info["calibration"][TASK_CALIBRATION_KEY[task]] = calibration
+    data_path = pathlib.Path(dataset.path)
+    info.setdefault("trained_heads", {})[task] = {
+        "data": {"file": data_path.name, "format": dataset.fmt, "rows": len(y), "classes": dataset.class_counts(),
+                 "sha256": _sha256(data_path)},
+        "base_model": {"name": info.get("name"), "version": info.get("version"), "dir": str(base)},
+        "C": hp[TASK_C[task]],
+        "class_weight": hp.get("class_weight"),
+        "seed": seed,
+        "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
+    }
+    info["stored_weight_rows"] = len(rows)
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_npz(out / "weights.npz", {"rows": rows, "values": weights[rows], "bias": bias})
+    (out / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+    return metrics
+
+
 def load_germeval2017(path: str | pathlib.Path) -> tuple[list[str], list[str]]:
     """Relevant and irrelevant documents with their document-level polarity (evaluation only, CC BY-NC)."""
     texts, labels = [], []

@@ -167,8 +167,10 @@ def purge(config_path: str) -> None:
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (one module per command keeps cli.py a table of contents)."""
     from monitor.correct_cmd import correct
+    from monitor.train_cmd import train
 
     main.add_command(correct)
+    main.add_command(train)
 
 
 _register_optional_commands()

@@ -1,0 +1,129 @@
+"""Evaluation harness for the text classifier: GermEval 2018/2021 cross-validation and GermEval 2017 out of domain."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pathlib
+import sys
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+from detectors import training
+from detectors.classifier import POLARITY_LABELS, TextClassifier, default_model_dir
+from detectors.datasets import load_dataset
+from detectors.textfeatures import DEFAULT_FEATURES, Featurizer
+
+SHARED = REPO_ROOT.parent / "shared" / "data"
+GE2018 = SHARED / "germeval2018" / "germeval2018.training.txt"
+GE2021 = SHARED / "germeval2021" / "GermEval21_TrainData.csv"
+GE2017_DEV = SHARED / "germeval2017" / "dev.tsv"
+
+
+def _sha(path: pathlib.Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _binary_result(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    metrics = training.task_metrics(y, predicted)
+    metrics["majority_germeval_macro_f1"] = round(training.germeval_macro_f1(y, np.full_like(y, np.bincount(y).argmax())), 4)
+    return metrics
+
+
+def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[str, Any]:
+    """The shipped toxicity head's exact pipeline (GermEval 2018 + project corpus, same CV as train_default_model)."""
+    hp = dict(training.HYPERPARAMS)
+    featurizer = Featurizer(DEFAULT_FEATURES)
+    corpus_sha = _sha(corpus_path)  # before reading: the corpus is being extended while people work
+    corpus = training.load_corpus(corpus_path)
+    texts, yg = training.load_germeval2018(GE2018)
+    xc, xg = featurizer.transform(corpus["texts"]), featurizer.transform(texts)
+    oof = training.cross_validate(xc, corpus, xg, yg, hp, folds, seed)
+    platt = training.fit_platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
+                               np.concatenate([yg, corpus["toxic"]]))
+    predicted = training.predict_task("toxicity", oof["toxic_germeval"], platt)
+    return {"benchmark": "germeval2018_coarse", "pipeline": "shipped toxicity head (GE2018 folds + corpus)",
+            "protocol": f"{folds}-fold CV, seed {seed}", "n": len(yg), "corpus_rows": len(corpus["texts"]),
+            "corpus_sha256": corpus_sha, **_binary_result(yg, predicted)}
+
+
+def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int, seed: int,
+                 hyperparams: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The `stormwatch train` pipeline on one file: out-of-fold scores, calibrated, thresholded at p > 0.5."""
+    hp = {**training.HYPERPARAMS, **(hyperparams or {})}
+    data = load_dataset(path, fmt, task)
+    x = Featurizer(DEFAULT_FEATURES).transform(data.texts)
+    oof = training.cross_validate_task(x, data.labels, task, hp, folds, seed)
+    calibration = training.calibrate_task(task, oof, data.labels)
+    predicted = training.predict_task(task, oof, calibration)
+    return {"benchmark": name, "pipeline": "stormwatch train --task " + ("toxicity" if task == "factclaiming" else task),
+            "protocol": f"{folds}-fold CV, seed {seed}", "n": len(data), "hyperparameters":
+                {"C": hp[training.TASK_C[task]], "class_weight": hp.get("class_weight")},
+            **_binary_result(data.labels, predicted)}
+
+
+def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
+    """Out-of-domain polarity of the shipped model on GermEval 2017 dev (documents with a polarity label)."""
+    data = load_dataset(GE2017_DEV, "germeval2017", "polarity")
+    gold = [POLARITY_LABELS[i] for i in data.labels]
+    predicted = TextClassifier.load(model_dir).predict(data.texts).sentiment()
+    majority = max(set(gold), key=gold.count)
+    y, p = data.labels, np.array([POLARITY_LABELS.index(label) for label in predicted])
+    return {"benchmark": "germeval2017_dev_polarity", "pipeline": f"model {model_dir.name} (no training on GE2017)",
+            "protocol": "out of domain", "n": len(gold),
+            "micro_f1": round(float(accuracy_score(gold, predicted)), 4),
+            "macro_f1": round(float(f1_score(gold, predicted, average="macro")), 4),
+            "germeval_macro_f1": round(training.germeval_macro_f1(y, p), 4),
+            "majority_micro_f1": round(gold.count(majority) / len(gold), 4)}
+
+
+def markdown(results: list[dict[str, Any]]) -> str:
+    lines = ["| benchmark | pipeline | protocol | n | GermEval macro-F1 | mean-of-class F1 | accuracy / micro-F1 | majority |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        accuracy = r.get("accuracy", r.get("micro_f1"))
+        majority = r.get("majority_germeval_macro_f1", r.get("majority_micro_f1"))
+        lines.append(f"| {r['benchmark']} | {r['pipeline']} | {r['protocol']} | {r['n']} | {r['germeval_macro_f1']:.4f} | "
+                     f"{r['macro_f1']:.4f} | {accuracy:.4f} | {majority:.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--model", default=str(default_model_dir()), help="model for the GermEval 2017 test")
+    parser.add_argument("--corpus", default=str(training.DEFAULT_CORPUS))
+    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2017"], action="append",
+                        help="run only these benchmarks (repeatable)")
+    args = parser.parse_args(argv)
+    wanted = set(args.only or ["ge2018", "ge2021", "ge2017"])
+    jobs = []
+    if "ge2018" in wanted:
+        jobs.append(lambda: eval_ge2018_shipped_pipeline(pathlib.Path(args.corpus), args.folds, args.seed))
+        jobs.append(lambda: eval_cv_task(GE2018, "germeval2018", "toxicity", "germeval2018_coarse", args.folds, args.seed))
+    if "ge2021" in wanted:
+        for task, name in (("toxicity", "germeval2021_toxic"), ("factclaiming", "germeval2021_factclaiming")):
+            jobs.append(lambda task=task, name=name: eval_cv_task(GE2021, "germeval2021", task, name, args.folds, args.seed))
+    if "ge2017" in wanted:
+        jobs.append(lambda: eval_ge2017_dev(pathlib.Path(args.model)))
+    results = []
+    for job in jobs:
+        start = time.perf_counter()
+        result = job()
+        result["seconds"] = round(time.perf_counter() - start, 1)
+        results.append(result)
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    print()
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Tests for the training-file parsers and the `stormwatch train` round trip into `classify --model`."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from detectors.classifier import TextClassifier, default_model_dir
+from detectors.datasets import DatasetError, load_dataset
+from monitor.classify_cmd import classify_stream
+from monitor.train_cmd import train_command
+
+# Five examples per class are the minimum that 5-fold calibration accepts.
+GE2018_GOOD = "".join(
+    [f"Du bist ein Vollidiot Nummer {i}|LBR|echt\tOFFENSE\tINSULT\n" for i in range(5)]
+    + [f"Schöner Tag heute am See {i}\tOTHER\tOTHER\n" for i in range(5)]
+)
+GE2017_GOOD = "".join(
+    [f'http://x/{i}\tDie Bahn ist "wieder" zu spät {i}\ttrue\tnegative\tAllgemein#Haupt:negative\n' for i in range(5)]
+    + [f"http://y/{i}\tFahrplan gilt ab Montag {i}\tfalse\tneutral\n" for i in range(5)]
+    + [f"http://z/{i}\tSuper Service, danke {i}\ttrue\tpositive\n" for i in range(5)]
+)
+GE2021_GOOD = "comment_id,comment_text,Sub1_Toxic,Sub2_Engaging,Sub3_FactClaiming\n" + "".join(
+    [f'{i},"Halt die Klappe, du Schwachkopf, ""Experte"" {i}",1,0,0\n' for i in range(5)]
+    + [f'{i + 5},"Interessante Sendung,\nguter Beitrag {i}",0,1,0\n' for i in range(5)]
+)
+CSV_POLARITY = "text,polarity\n" + "".join(
+    f'"{t} {i}",{label}\n' for i in range(5)
+    for t, label in (("Das Amt ist furchtbar langsam", "negative"), ("Die Sitzung ist am Montag", "neutral"),
+                     ("Danke, super geholfen", "positive"))
+)
+TSV_QUESTION = "text\tpolarity\ttoxic\tquestion\n" + "".join(
+    f"Wann öffnet das Bürgeramt {i}?\tneutral\t0\t1\nDas Bürgeramt öffnet um {i} Uhr.\tneutral\t0\t0\n" for i in range(5)
+)
+
+GOOD_CASES = [
+    # (format, task, content, n, class counts, first text)
+    ("germeval2018", "toxicity", GE2018_GOOD, 10, {"0": 5, "1": 5}, "Du bist ein Vollidiot Nummer 0 echt"),
+    ("germeval2017", "polarity", GE2017_GOOD, 15, {"negative": 5, "neutral": 5, "positive": 5},
+     'Die Bahn ist "wieder" zu spät 0'),
+    ("germeval2021", "toxicity", GE2021_GOOD, 10, {"0": 5, "1": 5}, 'Halt die Klappe, du Schwachkopf, "Experte" 0'),
+    ("csv", "polarity", CSV_POLARITY, 15, {"negative": 5, "neutral": 5, "positive": 5}, "Das Amt ist furchtbar langsam 0"),
+    ("csv", "question", TSV_QUESTION, 10, {"0": 5, "1": 5}, "Wann öffnet das Bürgeramt 0?"),
+    ("csv", "toxicity", "text;toxic\r\n" + "".join(f"Idiot {i};1\r\nHallo {i};0\r\n" for i in range(5)), 10,
+     {"0": 5, "1": 5}, "Idiot 0"),
+]
+
+
+@pytest.mark.parametrize("fmt,task,content,n,counts,first", GOOD_CASES, ids=[f"{c[0]}-{c[1]}" for c in GOOD_CASES])
+def test_parsers_read_good_files(tmp_path, fmt, task, content, n, counts, first):
+    path = tmp_path / "data.txt"
+    path.write_text(content, encoding="utf-8")
+    dataset = load_dataset(path, fmt, task)
+    assert len(dataset) == n
+    assert dataset.class_counts() == counts
+    assert dataset.texts[0] == first
+    assert dataset.labels.dtype == np.int64
+
+
+def _replace_line(content: str, number: int, new: str) -> str:
+    lines = content.splitlines(keepends=True)
+    lines[number - 1] = new
+    return "".join(lines)
+
+
+BAD_CASES = [
+    # (format, task, content (str or bytes), expected line or None, fragment of the message)
+    ("germeval2018", "toxicity", _replace_line(GE2018_GOOD, 3, "nur Text ohne Label\n"), 3, "3 tab-separated"),
+    ("germeval2018", "toxicity", _replace_line(GE2018_GOOD, 4, "Text\tOFFENSIVE\tINSULT\n"), 4, "'OFFENSIVE'"),
+    ("germeval2018", "toxicity", _replace_line(GE2018_GOOD, 2, "Text\tOFFENSE\tRUDE\n"), 2, "fine label 'RUDE'"),
+    ("germeval2018", "polarity", GE2018_GOOD, None, "no labels for task 'polarity'"),
+    ("germeval2018", "toxicity", "".join(GE2018_GOOD.splitlines(keepends=True)[:7]), None, "too few examples"),
+    ("germeval2018", "toxicity", GE2018_GOOD.encode("utf-8").replace(b"See 2", b"See \xe42"), 8, "not valid UTF-8"),
+    ("germeval2017", "polarity", _replace_line(GE2017_GOOD, 6, "http://y\tText\tfalse\tmixed\n"), 6, "'mixed'"),
+    ("germeval2017", "polarity", _replace_line(GE2017_GOOD, 2, "http://y\tText\n"), 2, "4 or 5 tab-separated"),
+    ("germeval2017", "polarity", _replace_line(GE2017_GOOD, 9, "http://y\tText\tmaybe\tneutral\n"), 9, "relevance"),
+    ("germeval2021", "toxicity", GE2021_GOOD.replace("Sub1_Toxic", "toxic"), 1, "lacks column(s) Sub1_Toxic"),
+    ("germeval2021", "toxicity", _replace_line(GE2021_GOOD, 4, '3,"Text",2,0,0\n'), 4, "'2'"),
+    # Records 6-10 span two lines each (quoted newline), so the record with id 7 starts on line 11.
+    ("germeval2021", "toxicity", GE2021_GOOD.replace('"Interessante Sendung,\nguter Beitrag 2",0,1,0', '"kaputt",1,0'),
+     11, "expected 5 fields"),
+    ("germeval2021", "question", GE2021_GOOD, None, "no labels for task 'question'"),
+    ("csv", "polarity", CSV_POLARITY.replace("text,polarity", "comment,polarity"), 1, "lacks column(s) text"),
+    ("csv", "polarity", CSV_POLARITY.replace("text,polarity", "text,sentiment"), 1, "lacks column(s) polarity"),
+    ("csv", "polarity", _replace_line(CSV_POLARITY, 5, '"Naja",positiv\n'), 5, "unknown polarity label 'positiv'"),
+    ("csv", "toxicity", "text,toxic\n" + "".join(f"a {i},1\nb {i},yes\n" for i in range(5)), 3, "'yes'"),
+    ("csv", "polarity", CSV_POLARITY + '"offenes Zitat,negative\n', 17, "malformed CSV"),
+    ("csv", "polarity", "", None, "file is empty"),
+    ("csv", "polarity", "text,polarity\n\n", None, "no examples"),
+    ("csv", "polarity", CSV_POLARITY.replace(",positive", ",neutral"), None, "positive: 0"),
+]
+
+
+@pytest.mark.parametrize("fmt,task,content,line,fragment", BAD_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_CASES)])
+def test_parsers_reject_bad_files_with_file_and_line(tmp_path, fmt, task, content, line, fragment):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    with pytest.raises(DatasetError) as info:
+        load_dataset(path, fmt, task)
+    assert info.value.line == line
+    assert fragment in str(info.value)
+    assert str(info.value).startswith(f"{path}:{line}:" if line else f"{path}: ")
+
+
+def test_missing_file_is_a_dataset_error(tmp_path):
+    with pytest.raises(DatasetError, match="file not found"):
+        load_dataset(tmp_path / "nope.csv", "csv", "polarity")
+
+
+def test_train_then_classify_with_the_new_model(tmp_path):
+    data = tmp_path / "fragen.tsv"
+    data.write_text(TSV_QUESTION, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert train_command("question", str(data), "csv", str(tmp_path / "model"), None, 0, stdout=out, stderr=err) == 0
+    report = json.loads(out.getvalue())
+    assert report["task"] == "question" and set(report["cv_metrics"]) >= {"germeval_macro_f1", "accuracy"}
+
+    trained, shipped = TextClassifier.load(tmp_path / "model"), TextClassifier.load(default_model_dir())
+    texts = ["Wann öffnet das Bürgeramt morgen?", "Ihr seid alle unfähig!", "Danke für die Hilfe"]
+    new, old = trained.predict(texts), shipped.predict(texts)
+    # Only the trained head changes; the others are copied bit for bit from the base model.
+    for head in ("negative", "neutral", "positive", "toxic"):
+        np.testing.assert_array_equal(getattr(new, head), getattr(old, head))
+    assert not np.array_equal(new.question, old.question)
+    assert trained.info["trained_heads"]["question"]["data"]["rows"] == 10
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = classify_stream(io.StringIO("\n".join(texts) + "\n"), stdout, stderr, model_dir=str(tmp_path / "model"),
+                           jsonl=False)
+    rows = [json.loads(line) for line in stdout.getvalue().splitlines()]
+    assert code == 0 and len(rows) == 3
+    assert rows[0]["question"] == pytest.approx(float(new.question[0]), abs=1e-4)
+
+
+def test_train_reports_bad_data_without_traceback(tmp_path):
+    data = tmp_path / "kaputt.csv"
+    data.write_text("text,toxic\nHallo,1\nDu Idiot,vielleicht\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert train_command("toxicity", str(data), "csv", str(tmp_path / "m"), None, 0, stdout=out, stderr=err) == 2
+    assert err.getvalue() == f"stormwatch train: {data}:3: unknown toxic label 'vielleicht', expected 0|1\n"
+    assert not (tmp_path / "m").exists()
+
+
+def test_train_refuses_to_overwrite_the_shipped_model(tmp_path):
+    data = tmp_path / "fragen.tsv"
+    data.write_text(TSV_QUESTION, encoding="utf-8")
+    err = io.StringIO()
+    assert train_command("question", str(data), "csv", str(default_model_dir()), None, 0,
+                         stdout=io.StringIO(), stderr=err) == 2
+    assert "refusing to overwrite" in err.getvalue()
+
+
+def test_train_click_command_parses_options(tmp_path):
+    from click.testing import CliRunner
+
+    from monitor.train_cmd import train
+
+    result = CliRunner().invoke(train, ["--task", "toxicity", "--data", str(tmp_path / "x.csv"), "--format", "csv",
+                                        "--out", str(tmp_path / "m")])
+    assert result.exit_code == 2
+    assert "file not found" in result.output and "Traceback" not in result.output
