@@ -1,0 +1,202 @@
+"""Surprise of a bucket's share of some label (negative, toxic, questions, ...) against the scope's usual share."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from detectors.seasonal import z_to_score
+
+# Shares are clipped away from 0 and 1 so that the divergence below stays finite for a scope that has
+# (so far) never seen the label at all.
+_EPS = 1e-4
+# Counters are capped so the pickled state stops growing on a long stream (ints pickle by magnitude).
+_CAP = 10_000
+
+
+def upward_share_z(hits: float, count: float, usual: float, dispersion: float) -> float:
+    """Signed likelihood root of `hits` out of `count` against the share `usual`, upward only.
+
+    sqrt(2 n KL(s || p)) is the normal-equivalent of the binomial tail and, unlike (k - np)/sqrt(np(1-p)),
+    does not overstate a couple of hits against a tiny usual share. `dispersion` (>= 1) widens it for
+    bucket-to-bucket variation beyond binomial noise (quasi-likelihood).
+
+    >>> round(upward_share_z(3, 4, 0.25, 1.0), 2), round(upward_share_z(30, 40, 0.25, 1.0), 2)
+    (2.1, 6.63)
+    >>> upward_share_z(1, 4, 0.25, 1.0)
+    0.0
+    """
+    if count <= 0:
+        return 0.0
+    s = hits / count
+    p = min(max(usual, _EPS), 1.0 - _EPS)
+    if s <= p:
+        return 0.0
+    s = min(s, 1.0)
+    kl = s * math.log(s / p) if s > 0 else 0.0
+    if s < 1.0:
+        kl += (1.0 - s) * math.log((1.0 - s) / (1.0 - p))
+    return math.sqrt(max(2.0 * count * kl, 0.0) / dispersion)
+
+
+class ShareSurprise:
+    """Online detector of a raised share of one label in a bucket, respecting small counts.
+
+    x is a bucket dict of (expected) counts, e.g. ``{"count": 40, "negative": 31.2}``; floats are fine,
+    since the classifier's probabilities are summed. The usual share is a count-weighted average that
+    forgets with a half-life in mentions and is shrunk toward `prior` (a beta prior worth `prior_strength`
+    mentions) while the scope is new. The score is the signed likelihood root of the bucket's share
+    against the usual one, widened by the uncertainty of the usual share and by a learned
+    overdispersion (real buckets vary more than coin flips), mapped to 0..1 like the volume z-score.
+
+    Only calm buckets (score below `learn_below`) are learned in full; an anomalous bucket teaches a
+    tenth as much and only up to the learning threshold, so a storm does not become the norm while a
+    lasting shift is still absorbed over days.
+
+    Parameters
+    ----------
+    field: the key of the label's (expected) count in x.
+    total: the key of the bucket's number of mentions.
+    prior: the usual share assumed for a new scope.
+    prior_strength: how many mentions the prior weighs.
+    halflife: after how many mentions the usual share has forgotten half of what it knew.
+    min_count: buckets with fewer mentions score 0 (a share of 2 mentions is no evidence).
+    overdispersion: the lowest bucket-to-bucket extra variation (beta-binomial correlation) assumed.
+    learn_below: scores at or above this count as anomalous for learning.
+
+    >>> detector = ShareSurprise("negative", prior=0.25)
+    >>> for _ in range(300):
+    ...     detector.learn_one({"count": 20, "negative": 5})
+    >>> few = detector.score_one({"count": 4, "negative": 3})
+    >>> many = detector.score_one({"count": 40, "negative": 30})
+    >>> few < 0.2 < 0.5 < many
+    True
+    >>> detector.score_one({"count": 40, "negative": 9})  # below the usual share: never anomalous
+    0.0
+    """
+
+    def __init__(
+        self,
+        field: str,
+        total: str = "count",
+        prior: float = 0.25,
+        prior_strength: float = 100.0,
+        halflife: float = 2000.0,
+        min_count: float = 3.0,
+        overdispersion: float = 0.005,
+        learn_below: float = 0.5,
+    ):
+        self.field = field
+        self.total = total
+        self.prior = prior
+        self.prior_strength = prior_strength
+        self.halflife = halflife
+        self.min_count = min_count
+        self.overdispersion = overdispersion
+        self.learn_below = learn_below
+        self._ready = False
+
+    def _build(self) -> None:
+        self._weight = 0.0  # mentions behind the usual share, after forgetting
+        self._share = 0.0
+        self._rho = self.overdispersion  # learned extra variation between buckets
+        self._buckets = 0
+        # the z-score at which score_one reaches learn_below (inverse of z_to_score)
+        lb = min(max(self.learn_below, 1e-6), 1 - 1e-6)
+        self._learn_z = 4.0 + math.log(lb / (1.0 - lb))
+        self._ready = True
+
+    @property
+    def usual_share(self) -> float:
+        """The scope's usual share, shrunk toward the prior while there is little history."""
+        if not self._ready:
+            return self.prior
+        return (self._weight * self._share + self.prior_strength * self.prior) / (self._weight + self.prior_strength)
+
+    def _dispersion(self, n: float) -> float:
+        # beta-binomial predictive: extra variation between buckets plus the uncertainty of the usual share
+        weight = self._weight if self._ready else 0.0
+        rho = self._rho if self._ready else self.overdispersion
+        return 1.0 + (n - 1.0) * rho + n / (weight + self.prior_strength + 1.0)
+
+    def z(self, x: dict[str, Any]) -> float:
+        """The upward normal-equivalent deviation of x's share from the usual share (0 below min_count)."""
+        n = float(x.get(self.total, 0) or 0)
+        if n < self.min_count or n <= 0:
+            return 0.0
+        hits = min(max(float(x.get(self.field, 0) or 0), 0.0), n)
+        return upward_share_z(hits, n, self.usual_share, self._dispersion(n))
+
+    def score_one(self, x: dict[str, Any]) -> float:
+        return z_to_score(self.z(x))
+
+    def learn_one(self, x: dict[str, Any]) -> None:
+        if not self._ready:
+            self._build()
+        n = float(x.get(self.total, 0) or 0)
+        if n <= 0:
+            return
+        hits = min(max(float(x.get(self.field, 0) or 0), 0.0), n)
+        p = self.usual_share
+        weight = 1.0
+        if n >= self.min_count and self.z(x) >= self._learn_z:
+            # an anomaly teaches a tenth as much and only up to the share that would just reach learn_below
+            ceiling = p + self._learn_z * math.sqrt(p * (1.0 - p) * self._dispersion(n) / n)
+            hits, weight = n * min(hits / n, ceiling), 0.1
+        elif n >= 2:
+            self._learn_dispersion(hits, n, p)
+        decay = 0.5 ** (weight * n / self.halflife)
+        kept = self._weight * decay
+        self._share = (kept * self._share + weight * hits) / (kept + weight * n)
+        self._weight = kept + weight * n
+        self._buckets = min(self._buckets + 1, _CAP)
+
+    def _learn_dispersion(self, hits: float, n: float, p: float) -> None:
+        # method of moments for the beta-binomial correlation rho: E[(k - np)^2] = np(1-p)(1 + (n-1)rho),
+        # less what the uncertainty of p already explains; bigger buckets say more, so they move it more
+        p = min(max(p, _EPS), 1.0 - _EPS)
+        ratio = (hits - n * p) ** 2 / (n * p * (1.0 - p))
+        excess = (ratio - 1.0 - n / (self._weight + self.prior_strength + 1.0)) / (n - 1.0)
+        rate = 0.01 * min(1.0, (n - 1.0) / 10.0)
+        self._rho += rate * (min(max(excess, 0.0), 0.2) - self._rho)
+        self._rho = max(self._rho, self.overdispersion)
+
+
+class NewAuthorSurge(ShareSurprise):
+    """A surge of authors never seen in this scope before: ShareSurprise on ``new_authors``.
+
+    Firestorm participants are mostly not the scope's usual commenters: they arrive from a shared link,
+    a hashtag or another page. The share of new authors among a bucket's mentions therefore rises
+    before the negative share does on a page with a loyal audience. Who counts as new is decided upstream
+    (the aggregation keeps the scope's author memory); this detector only judges the share. The prior is
+    higher than for labels because public pages always have a stream of first-time commenters.
+
+    >>> detector = NewAuthorSurge()
+    >>> for _ in range(300):
+    ...     detector.learn_one({"count": 10, "new_authors": 3})
+    >>> detector.score_one({"count": 10, "new_authors": 4}) < 0.05
+    True
+    >>> detector.score_one({"count": 60, "new_authors": 50}) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        total: str = "count",
+        prior: float = 0.35,
+        prior_strength: float = 100.0,
+        halflife: float = 2000.0,
+        min_count: float = 5.0,
+        overdispersion: float = 0.005,
+        learn_below: float = 0.5,
+    ):
+        super().__init__(
+            "new_authors",
+            total=total,
+            prior=prior,
+            prior_strength=prior_strength,
+            halflife=halflife,
+            min_count=min_count,
+            overdispersion=overdispersion,
+            learn_below=learn_below,
+        )
