@@ -36,6 +36,7 @@ class StormThresholds:
     question_share_min: float = 0.40
     positive_share_min: float = 0.50
     kind_share_lift: float = 0.20
+    kind_share_z: float = 3.0
     min_platforms_for_level_4: int = 2
 
 
@@ -48,6 +49,16 @@ class StormReading:
     signals: dict[str, float]
     reason: str
     bucket_expected: float = 0.0  # the baseline of the scored bucket, so learning need not compute it again
+
+
+def _surprising(share: float, usual: float, count: float, min_z: float) -> bool:
+    """Is the share above the usual one by more than chance allows for this many mentions (binomial z)?
+
+    A burst of 15 comments under one friendly post is 55 % positive by chance far more often than a wave of
+    200 is; without this, small bursts in small scopes open Candystorm and question-surge alerts.
+    """
+    p = min(max(usual, 0.02), 0.98)
+    return (share - p) * count >= min_z * math.sqrt(count * p * (1 - p))
 
 
 def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str]:
@@ -67,9 +78,15 @@ def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str
         return 0, "calm", "ruhig"
     size = sum(1 for r in th.volume_ratio_levels if ratio >= r)
     if not hostile:
-        if s["question_share"] >= max(th.question_share_min, s.get("usual_question_share", 0.0) + th.kind_share_lift):
+        usual_questions = s.get("usual_question_share", 0.0)
+        usual_positive = s.get("usual_positive_share", 0.0)
+        if s["question_share"] >= max(th.question_share_min, usual_questions + th.kind_share_lift) and _surprising(
+            s["question_share"], usual_questions, count, th.kind_share_z
+        ):
             return size, "question_surge", "Welle von Fragen: Informationsbedarf, keine feindselige Stimmung"
-        if s["positive_share"] >= max(th.positive_share_min, s.get("usual_positive_share", 0.0) + th.kind_share_lift):
+        if s["positive_share"] >= max(th.positive_share_min, usual_positive + th.kind_share_lift) and _surprising(
+            s["positive_share"], usual_positive, count, th.kind_share_z
+        ):
             return size, "candystorm", "Welle von Zuspruch (Candystorm)"
         return 1, "surge", "mehr Beiträge als üblich, Stimmung nicht auffällig: kein Shitstorm"
     level = size

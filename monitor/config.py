@@ -113,6 +113,9 @@ class DetectionSettings(Strict):
     kind_share_lift: float = Field(
         0.20, ge=0, le=1, description="question or positive share must exceed the scope's usual share by this"
     )
+    kind_share_z: float = Field(
+        3.0, ge=0, description="... and by more than chance allows for the number of mentions (binomial z-score)"
+    )
     open_level: int = Field(3, ge=1, le=6, description="storm level at which an alert opens")
     resolve_level: int = Field(1, ge=0, le=5, description="level at or below which an alert starts to calm down")
     resolve_after_buckets: int = Field(12, ge=1, description="consecutive calm buckets before an alert resolves")

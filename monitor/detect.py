@@ -26,6 +26,7 @@ def thresholds_from(settings: DetectionSettings) -> StormThresholds:
         question_share_min=settings.question_share_min,
         positive_share_min=settings.positive_share_min,
         kind_share_lift=settings.kind_share_lift,
+        kind_share_z=settings.kind_share_z,
     )
 
 

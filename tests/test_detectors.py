@@ -110,6 +110,9 @@ def _signals(**overrides):
         ({"negative_share": 0.3, "usual_negative_share": 0.3}, 1, "surge"),
         ({"negative_share": 0.2, "question_share": 0.6}, 5, "question_surge"),
         ({"negative_share": 0.1, "positive_share": 0.7}, 5, "candystorm"),
+        # 15 mentions, 60 % positive where 27 % is usual: within chance for so few, so not a Candystorm
+        ({"count": 15.0, "negative_share": 0.1, "positive_share": 0.6, "usual_positive_share": 0.27}, 1, "surge"),
+        ({"count": 60.0, "negative_share": 0.1, "positive_share": 0.6, "usual_positive_share": 0.27}, 5, "candystorm"),
         ({"count": 5.0}, 1, "calm"),  # too few mentions for a surge, but negative
         ({"count": 3.0, "negative_share": 0.1}, 0, "calm"),
         ({"volume_z": 2.0}, 1, "calm"),  # not significant
