@@ -9,18 +9,6 @@ from typing import Any, NamedTuple
 
 from detectors.seasonal import SeasonalVolume
 
-LEVEL_NAMES_DE = (
-    "ruhig",
-    "vereinzelte Kritik",
-    "wiederholte Kritik",
-    "anhaltende Kritik, Ausweitung",
-    "Protestgruppen, Echo auf allen Kanälen",
-    "Sturm",
-    "Orkan",
-)
-
-KINDS = ("calm", "surge", "shitstorm", "question_surge", "candystorm")
-
 
 @dataclass(frozen=True)
 class StormThresholds:

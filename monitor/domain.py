@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-KINDS = ("comment", "reply", "mention", "article", "post")
 SENTIMENTS = ("negative", "neutral", "positive")
 
 
@@ -74,9 +73,6 @@ class Bucket:
     duplicates: int = 0
     reach: int = 0
     platforms: dict[str, int] = field(default_factory=dict)
-
-    def share(self, attribute: str) -> float:
-        return getattr(self, attribute) / self.count if self.count else 0.0
 
 
 @dataclass(slots=True)

@@ -120,8 +120,8 @@ class Pipeline:
             self.enricher.enrich(mentions)
             fresh = self._store(mentions)
             for mention in fresh:
-                if not self.bucketer.add(mention):
-                    self.stats.late += 1
+                self.bucketer.add(mention)
+            self.stats.late = self.bucketer.late
             if self.on_mentions and fresh:
                 self.on_mentions(fresh)
         yield from self._detect(list(self.bucketer.close_ready()))

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from monitor.config import PlaybookRule
 
 _ID = r"^[a-z0-9][a-z0-9_-]*$"
-ALERT_KINDS = ("shitstorm", "question_surge", "candystorm")
 LANGUAGES = ("de", "en")
 
 

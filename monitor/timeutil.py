@@ -26,8 +26,3 @@ def parse_utc(value: str) -> datetime:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
 
-
-def floor_time(moment: datetime, seconds: int) -> datetime:
-    """The start of the fixed interval of `seconds` that contains `moment` (aligned to the Unix epoch)."""
-    epoch = int(moment.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, tz=timezone.utc)

@@ -50,3 +50,17 @@ def test_dashboard_panels_have_unique_ids_and_german_titles():
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     assert dashboard["timezone"] == "Europe/Berlin"
+
+
+def test_label_values_in_expressions_are_ones_the_exporter_writes():
+    from monitor.domain import NotificationRecord
+
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    for success in (True, False):
+        metrics.observe_notification(
+            NotificationRecord("a", "opened", "t", "json://x", None, success, 1, "route 0")  # type: ignore[arg-type]
+        )
+    outcomes = set(re.findall(r'outcome="([^"]+)"', generate_latest(registry).decode()))
+    used = {value for _, expr in _expressions() for value in re.findall(r'outcome="([^"]+)"', expr)}
+    assert used and used <= outcomes

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from monitor.alerting.state import AlertPolicy, OpenAlert, step
-from monitor.config import Settings
+from monitor.config import DetectionSettings, Settings
 from monitor.domain import AlertEvent, StormAssessment
 
 if TYPE_CHECKING:
@@ -26,15 +26,19 @@ class AlertDecider:
         self._open: dict[str, OpenAlert] = {}
         self._playbook_of: dict[str, str] = {}
         self._resolved_at: dict[str, datetime] = {}
-        self._policies: dict[str, AlertPolicy] = {}
+        self._scope_cache: dict[str, tuple[DetectionSettings, AlertPolicy]] = {}
 
-    def _policy(self, scope: str) -> AlertPolicy:
-        policy = self._policies.get(scope)
-        if policy is None:
+    def _scope_settings(self, scope: str) -> tuple[DetectionSettings, AlertPolicy]:
+        # detection_for validates a scope's overrides on every call, and decide() runs for every bucket
+        cached = self._scope_cache.get(scope)
+        if cached is None:
             detection = self.settings.detection_for(scope)
             policy = AlertPolicy(detection.open_level, detection.resolve_level, detection.resolve_after_buckets)
-            self._policies[scope] = policy
-        return policy
+            cached = self._scope_cache[scope] = (detection, policy)
+        return cached
+
+    def _policy(self, scope: str) -> AlertPolicy:
+        return self._scope_settings(scope)[1]
 
     def open_alerts(self) -> list[OpenAlert]:
         return list(self._open.values())
@@ -93,7 +97,7 @@ class AlertDecider:
     def _surging(self, assessment: StormAssessment) -> bool:
         """Volume still clearly raised: a storm whose tone softens for a while has not ended yet."""
         signals = assessment.signals
-        detection = self.settings.detection_for(assessment.scope)
+        detection = self._scope_settings(assessment.scope)[0]
         return (
             signals.get("volume_ratio", 0.0) >= detection.volume_ratio_levels[1]
             and signals.get("count", 0.0) >= detection.min_count / 2
