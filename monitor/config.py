@@ -92,6 +92,12 @@ class WebSettings(Strict):
 
 class ClassifierSettings(Strict):
     model: str | None = Field(None, description="model directory; empty = the shipped default model")
+    use_corrections: bool = Field(
+        True, description="classify with the model adapted from staff corrections (`stormwatch correct`) when there is one"
+    )
+    adapted_model: str | None = Field(
+        None, description="directory of the adapted model; empty = next to a SQLite database file"
+    )
 
 
 class DetectionSettings(Strict):

@@ -7,28 +7,15 @@ import sys
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
 from detectors.classifier import ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
+from monitor.adapted import adapted_model_dir
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
 
-ADAPTED_DIR_SUFFIX = ".adapted-model"
 HEADS = ("negative", "neutral", "positive", "toxic", "question")
-
-
-def default_state_dir(database_url: str) -> Path | None:
-    """Next to a SQLite file database (stormwatch.db -> stormwatch.adapted-model/); None for other databases."""
-    try:
-        url = make_url(database_url)
-    except Exception:  # noqa: BLE001 - any unparsable URL simply has no default
-        return None
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    db = Path(url.database).expanduser()
-    return db.with_name(db.stem + ADAPTED_DIR_SUFFIX)
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -45,7 +32,7 @@ def _fail(message: str, code: int = 2) -> None:
 @click.option("--question", type=click.Choice(["0", "1"]), default=None)
 @click.option("--by", "corrected_by", default=None, help="Who corrected it (free text, optional).")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None,
-              help="Directory of the adapted model (default: next to a SQLite database file).")
+              help="Directory of the adapted model (default: classifier.adapted_model, else next to a SQLite database file).")
 @click.option("--reset", is_flag=True, help="Drop the adapted model; stored corrections are kept.")
 def correct(
     config_path: str, platform: str | None, external_id: str | None, polarity: str | None, toxic: str | None,
@@ -57,9 +44,9 @@ def correct(
     except ConfigError as exc:
         _fail(str(exc))
         return
-    state = Path(state_dir) if state_dir else default_state_dir(settings.database.url)
+    state = Path(state_dir) if state_dir else adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
     if state is None:
-        _fail("the database is not a SQLite file, so there is no default place for the adapted model: pass --state-dir")
+        _fail("the database is not a SQLite file, so there is no default place for the adapted model: set classifier.adapted_model or pass --state-dir")
         return
     if reset:
         existed = (state / STATE_FILE).exists()

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
+from monitor.adapted import adapted_model_dir
 from monitor.aggregate import Bucketer, ClosedBucket
 from monitor.alerting.decide import AlertDecider
 from monitor.collectors.base import RawRecord
@@ -50,12 +51,19 @@ def pseudonymiser_from(settings: Settings, environ: dict[str, str] | None = None
     return Pseudonymiser(key.encode("utf-8"))
 
 
+def enricher_from(settings: Settings) -> Enricher:
+    """The configured classifier, adapted by the deployment's staff corrections unless that is switched off."""
+    classifier = settings.classifier
+    adapted = adapted_model_dir(classifier.adapted_model, settings.database.url) if classifier.use_corrections else None
+    return Enricher.load(classifier.model, adapted)
+
+
 def build_pipeline(settings: Settings, store: MentionStore, playbooks: dict, **hooks: Any) -> "Pipeline":
     """A pipeline with the configured classifier and pseudonym key; `hooks` are Pipeline's on_* callbacks."""
     return Pipeline(
         settings,
         store=store,
-        enricher=Enricher.load(settings.classifier.model),
+        enricher=enricher_from(settings),
         playbooks=playbooks,
         pseudonymiser=pseudonymiser_from(settings),
         **hooks,

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from detectors.feedback import STATE_FILE
-from monitor.correct_cmd import correct, default_state_dir
+from monitor.adapted import default_state_dir
+from monitor.correct_cmd import correct
 from monitor.storage import Store
 from monitor.storage import corrections as corr
 from monitor.storage.schema import mentions
@@ -134,3 +135,32 @@ def test_correct_refuses_unknown_and_learns_nothing_without_text(deployment, tmp
     assert not (state / STATE_FILE).exists()
     with Store.open(f"sqlite:///{db}") as store:
         assert corr.count_corrections(store.engine) == 1
+
+
+def test_the_pipeline_classifies_with_the_corrected_model(deployment) -> None:
+    """What staff corrected is what the pipeline uses next: same scores as the command printed, back to base on reset."""
+    from monitor.config import load_settings
+    from monitor.pipeline import enricher_from
+
+    config, db = deployment
+    text = "Die Linie 7 fährt ab Montag nur noch alle 20 Minuten."
+    settings = load_settings(config)
+    before = enricher_from(settings)
+    assert not before.adapted
+    base_negative = float(before.scorer.predict([text]).negative[0])
+
+    runner = CliRunner()
+    args = ["--config", str(config), "--platform", "facebook", "--id", "m1", "--polarity", "negative"]
+    for _ in range(3):
+        assert runner.invoke(correct, args).exit_code == 0
+    printed = [line.split() for line in runner.invoke(correct, args).output.splitlines() if line.split()[:1] == ["negative"]]
+    after = enricher_from(settings)
+    assert after.adapted
+    adapted_negative = float(after.scorer.predict([text]).negative[0])
+    assert adapted_negative > base_negative
+    assert adapted_negative == pytest.approx(float(printed[0][3]), abs=1e-3)
+
+    off = enricher_from(settings.model_copy(update={"classifier": settings.classifier.model_copy(update={"use_corrections": False})}))
+    assert not off.adapted
+    assert runner.invoke(correct, ["--config", str(config), "--reset"]).exit_code == 0
+    assert not enricher_from(settings).adapted

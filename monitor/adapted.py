@@ -1,0 +1,59 @@
+"""Where a deployment's adapted model (learned from staff corrections) lives, and how the pipeline picks it up."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from detectors.classifier import ModelError, TextClassifier
+from detectors.feedback import STATE_FILE, AdaptiveClassifier
+
+log = logging.getLogger("stormwatch.adapted")
+
+ADAPTED_DIR_SUFFIX = ".adapted-model"
+
+
+def default_state_dir(database_url: str) -> Path | None:
+    """Next to a SQLite file database (stormwatch.db -> stormwatch.adapted-model/); None for other databases."""
+    try:
+        url = make_url(database_url)
+    except Exception:  # noqa: BLE001 - any unparsable URL simply has no default
+        return None
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    db = Path(url.database).expanduser()
+    return db.with_name(db.stem + ADAPTED_DIR_SUFFIX)
+
+
+def adapted_model_dir(configured: str | None, database_url: str) -> Path | None:
+    """The configured directory, else the default next to a SQLite file; None when there is no place for one."""
+    return Path(configured).expanduser() if configured else default_state_dir(database_url)
+
+
+def state_stamp(directory: Path | None) -> tuple[int, int] | None:
+    """(mtime_ns, size) of the adapted model's state file, None when there is none: cheap change detection."""
+    if directory is None:
+        return None
+    try:
+        stat = (directory / STATE_FILE).stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def load_adapted(base: TextClassifier, directory: Path | None) -> AdaptiveClassifier | None:
+    """The adapted model in `directory` on top of `base`, or None (none there, or unusable: logged, never fatal).
+
+    A broken or foreign adapted model must not stop the pipeline: it falls back to the base model and says why.
+    """
+    if state_stamp(directory) is None:
+        return None
+    try:
+        model = AdaptiveClassifier.load(base, directory)
+    except ModelError as exc:
+        log.warning("adapted model not used, classifying with the base model: %s", exc)
+        return None
+    log.info("using the adapted model in %s (%d corrections learned)", directory, model.n_corrections)
+    return model
