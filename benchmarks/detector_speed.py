@@ -26,8 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from detectors.copypaste import CopyPasteCampaign  # noqa: E402
 from detectors.seasonal import SeasonalVolume  # noqa: E402
-from detectors.shares_surprise import NewAuthorSurge, ShareSurprise  # noqa: E402
+from detectors.shares_surprise import NewAuthorSurge, ShareSet, ShareSurprise  # noqa: E402
 from detectors.spread import PlatformSpread  # noqa: E402
+from detectors.storm import ScopeStormScorer  # noqa: E402
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
 WORDS = (
@@ -44,7 +45,11 @@ DETECTORS = {
     "ShareSurprise(positive)": lambda: ShareSurprise("positive", prior=0.2),
     "NewAuthorSurge": NewAuthorSurge,
     "PlatformSpread": PlatformSpread,
+    "ShareSet (6 shares)": ShareSet,
 }
+# The separate detectors one by one (before the wiring, the "whole set" row ran these side by side).
+SEPARATE = [name for name in DETECTORS if name != "ShareSet (6 shares)"]
+WHOLE_SET = "ScopeStormScorer (whole set)"
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -74,6 +79,7 @@ def make_stream(n: int, busy: bool, seed: int = 1) -> list[dict]:
             "negative": count * rng.uniform(0.15, 0.35), "toxic": count * rng.uniform(0.0, 0.06),
             "questions": count * rng.uniform(0.1, 0.2), "positive": count * rng.uniform(0.1, 0.3),
             "new_authors": float(sum(rng.random() < 0.35 for _ in range(count))), "platforms": platforms,
+            "duplicates": float(sum(rng.random() < 0.05 for _ in range(count))),
         })  # fmt: skip
     return out
 
@@ -87,7 +93,22 @@ def _run(detectors: list, stream: list[dict]) -> float:
     return time.perf_counter() - start
 
 
+def _run_scorer(stream: list[dict]) -> float:
+    """The whole detector set as the pipeline drives it (monitor.detect): empty buckets take process_empty,
+    the others score_one then learn_one with the reading; volume, the six shares, spread and the level."""
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    start = time.perf_counter()
+    for x in stream:
+        if x["count"]:
+            scorer.learn_one(x, scorer.score_one(x))
+        else:
+            scorer.process_empty(x["t"])
+    return time.perf_counter() - start
+
+
 def updates_per_second(names: list[str], stream: list[dict], runs: int) -> float:
+    if names == [WHOLE_SET]:
+        return len(stream) / statistics.median(_run_scorer(stream) for _ in range(runs))
     times = [_run([DETECTORS[name]() for name in names], stream) for _ in range(runs)]
     return len(stream) / statistics.median(times)
 
@@ -112,17 +133,20 @@ def memory(stream: list[dict], scopes: int, per_scope_buckets: int) -> dict[str,
     for _ in range(200):
         cp.learn_one({"texts": [" ".join(rng.choices(WORDS, k=10)) for _ in range(20)]})
     sizes["CopyPasteCampaign"] = len(pickle.dumps(cp))
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    for x in stream:
+        scorer.learn_one(x)
+    sizes[WHOLE_SET] = len(pickle.dumps(scorer))
     warm = stream[12 * 12 : 12 * 12 + per_scope_buckets]  # daytime buckets, so every platform has been seen
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
     fleet = []
     for _ in range(scopes):
-        ds = [make() for make in DETECTORS.values()] + [CopyPasteCampaign()]
+        # what monitor.detect keeps per scope: one ScopeStormScorer (volume, ShareSet, spread, window)
+        one = ScopeStormScorer(bucket_seconds=300)
         for x in warm:
-            for d in ds[:-1]:
-                d.learn_one(x)
-        ds[-1].learn_one({"texts": ["eins zwei drei vier fünf", "sechs sieben acht neun zehn"] * 3})
-        fleet.append(ds)
+            one.learn_one(x)
+        fleet.append(one)
     total = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     return {"pickle_bytes": sizes, "scopes": scopes, "tracemalloc_bytes_total": total, "bytes_per_scope": total / scopes}
@@ -139,7 +163,8 @@ def main() -> None:
     for label, busy in (("day_night", False), ("busy", True)):
         stream = make_stream(args.buckets, busy)
         per = {name: updates_per_second([name], stream, args.runs) for name in DETECTORS}
-        per["whole set"] = updates_per_second(list(DETECTORS), stream, args.runs)
+        per["separate detectors side by side"] = updates_per_second(SEPARATE, stream, args.runs)
+        per[WHOLE_SET] = updates_per_second([WHOLE_SET], stream, args.runs)
         result[label] = per
     result["copy_paste_texts_per_second"] = copy_paste_texts_per_second(args.runs)
     result["memory"] = memory(make_stream(args.buckets, False), args.scopes, 48)
@@ -148,13 +173,13 @@ def main() -> None:
         return
     print(f"Python {result['python']} on {result['machine']}, {args.buckets} buckets, median of {args.runs} runs")
     print(f"{'detector':28} {'day/night upd/s':>16} {'busy upd/s':>12} {'pickle B':>9}")
-    for name in list(DETECTORS) + ["whole set"]:
-        size = result["memory"]["pickle_bytes"].get(name, sum(result["memory"]["pickle_bytes"][n] for n in DETECTORS))
+    for name in list(DETECTORS) + ["separate detectors side by side", WHOLE_SET]:
+        size = result["memory"]["pickle_bytes"].get(name, sum(result["memory"]["pickle_bytes"][n] for n in SEPARATE))
         print(f"{name:28} {result['day_night'][name]:16,.0f} {result['busy'][name]:12,.0f} {size:9,d}")
     print(f"CopyPasteCampaign: {result['copy_paste_texts_per_second']:,.0f} texts/s (score+learn, 20 texts per bucket), "
           f"pickle {result['memory']['pickle_bytes']['CopyPasteCampaign']} B")
     m = result["memory"]
-    print(f"{m['scopes']:,} scopes with all detectors: {m['tracemalloc_bytes_total'] / 2**20:,.1f} MiB (tracemalloc), "
+    print(f"{m['scopes']:,} scopes, one ScopeStormScorer each: {m['tracemalloc_bytes_total'] / 2**20:,.1f} MiB (tracemalloc), "
           f"{m['bytes_per_scope']:,.0f} B per scope")
 
 

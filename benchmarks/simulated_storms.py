@@ -44,7 +44,8 @@ def match(events: list[dict], truth: list[dict], warm: datetime) -> dict:
     opened = [e for e in events if e["event"] == "opened"]
     closed = {e["alert_id"]: parse_utc(e["at"]) for e in events if e["event"] == "resolved"}
     used: set[int] = set()
-    out = {"episodes": len(truth), "detected": 0, "covered": 0, "right_kind": 0, "leads": [], "after_3x": [],
+    used_at: dict[str, datetime] = {}
+    out = {"episodes": len(truth), "detected": 0, "escalation_only": 0, "covered": 0, "right_kind": 0, "leads": [], "after_3x": [],
            "hostile_on_benign": 0, "false_alerts": 0, "false_after_week_1": 0}
     for episode in sorted(truth, key=lambda e: e["onset"]):
         onset, end, peak = parse_utc(episode["onset"]), parse_utc(episode["end"]), parse_utc(episode["peak"])
@@ -56,6 +57,7 @@ def match(events: list[dict], truth: list[dict], warm: datetime) -> dict:
         if hits:
             i, first = hits[0]
             used.add(i)
+            used_at[first["alert_id"]] = parse_utc(first["at"])
             out["detected"] += 1
             out["covered"] += 1
             out["right_kind"] += first["kind"] == episode["kind"]
@@ -65,6 +67,12 @@ def match(events: list[dict], truth: list[dict], warm: datetime) -> dict:
         elif any(e["scope"] == episode["scope"] and parse_utc(e["at"]) < peak
                  and closed.get(e["alert_id"], end + GRACE) > onset for e in opened):
             out["covered"] += 1  # an earlier alert on the scope was still open while this one rose
+            # the open alert escalated while this episode rose: the team heard of it (the escalation cannot
+            # tell which storm drove it, so this is an upper bound for overlapping storms)
+            out["escalation_only"] += any(
+                e["event"] == "escalated" and e["scope"] == episode["scope"]
+                and onset <= parse_utc(e["at"]) <= end + GRACE and parse_utc(e["at"]) > used_at.get(e["alert_id"], onset)
+                for e in events)
     for i, e in enumerate(opened):
         # a second alert inside a storm's window is noise for the on-call person but not a false alarm
         inside_any = any(e["scope"] == ep["scope"] and parse_utc(ep["onset"]) <= parse_utc(e["at"])
@@ -87,7 +95,7 @@ def run(seeds: int) -> dict[str, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         stream, out = Path(tmp) / "stream.jsonl", Path(tmp) / "alerts.jsonl"
         for shape in (*SHAPES, NO_PLAN):
-            total = {"episodes": 0, "detected": 0, "covered": 0, "right_kind": 0, "leads": [], "after_3x": [],
+            total = {"episodes": 0, "detected": 0, "escalation_only": 0, "covered": 0, "right_kind": 0, "leads": [], "after_3x": [],
                      "false_alerts": 0, "false_after_week_1": 0, "hostile_on_benign": 0,
                      "scope_weeks": 0.0, "mentions": 0, "runs": 0}
             for seed in range(1, seeds + 1):
@@ -112,6 +120,10 @@ config/demo.yaml (open at level 3); `during_planned_event` declares the live str
 planned event, the `(not declared)` row replays the same streams without it.
 
 - detected (own alert): an alert opened between onset and end + 2 h; one alert counts for one episode only.
+- notified: detected, or the scope's open alert sent an escalation (new level, new kind, new wave after a
+  calm half hour, or volume doubled since the last report) between the episode's onset and end + 2 h and
+  after that alert was counted for an earlier episode; an upper bound, since an escalation does not say
+  which of two overlapping storms drove it.
 - covered: detected, or an earlier alert on the scope was still open while the episode rose.
 - right kind: the first alert's kind equals the episode's (shitstorm, question_surge, candystorm).
 - lead: minutes from the episode's onset (first extra mention) to that alert.
@@ -123,22 +135,23 @@ planned event, the `(not declared)` row replays the same streams without it.
 
 
 def table(results: dict[str, dict]) -> str:
-    header = ("| shape | episodes | detected (own alert) | covered | right kind | lead median (min) | leads (min) "
+    header = ("| shape | episodes | detected (own alert) | notified (alert or escalation) | covered | right kind | lead median (min) | leads (min) "
               "| alert after 3x volume (min, median) | false alerts (week 2 only) | false alerts / scope-week "
               "(week 2 only) | Shitstorm alerts on benign kinds |")
     lines = [header,
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for shape, r in results.items():
         n = r["episodes"]
         recall = f"{r['detected']}/{n} ({r['detected'] / n:.0%})" if n else "–"
         covered = f"{r['covered']}/{n}" if n else "–"
+        notified = f"{r['detected'] + r['escalation_only']}/{n}" if n else "–"
         kind = f"{r['right_kind']}/{r['detected']}" if r["detected"] else "–"
         leads = sorted(round(x) for x in r["leads"])
         median = f"{statistics.median(leads):.0f}" if leads else "–"
         after = f"{statistics.median(r['after_3x']):.0f}" if r["after_3x"] else "–"
         weeks = r["scope_weeks"] or 1.0
         late_weeks = max(weeks - r["runs"], 1e-9)  # one scope per run: minus one warm-up week each
-        lines.append(f"| {shape} | {n} | {recall} | {covered} | {kind} | {median} | {leads or '–'} | {after} "
+        lines.append(f"| {shape} | {n} | {recall} | {notified} | {covered} | {kind} | {median} | {leads or '–'} | {after} "
                      f"| {r['false_alerts']} ({r['false_after_week_1']}) "
                      f"| {r['false_alerts'] / weeks:.2f} ({r['false_after_week_1'] / late_weeks:.2f}) "
                      f"| {r['hostile_on_benign']} |")

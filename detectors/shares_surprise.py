@@ -113,51 +113,79 @@ class ShareSurprise:
             return self.prior
         return (self._weight * self._share + self.prior_strength * self.prior) / (self._weight + self.prior_strength)
 
-    def _dispersion(self, n: float) -> float:
-        # beta-binomial predictive: extra variation between buckets plus the uncertainty of the usual share
+    def _dispersion(self, n: float, size: float | None = None) -> float:
+        # beta-binomial predictive: extra variation between buckets plus the uncertainty of the usual share;
+        # `size` is the mean bucket size when n sums several buckets
         weight = self._weight if self._ready else 0.0
         rho = self._rho if self._ready else self.overdispersion
-        return 1.0 + (n - 1.0) * rho + n / (weight + self.prior_strength + 1.0)
+        size = n if size is None else size
+        return 1.0 + max(size - 1.0, 0.0) * rho + n / (weight + self.prior_strength + 1.0)
 
-    def z(self, x: dict[str, Any]) -> float:
-        """The upward normal-equivalent deviation of x's share from the usual share (0 below min_count)."""
+    def z(self, x: dict[str, Any], buckets: float = 1.0) -> float:
+        """The upward normal-equivalent deviation of x's share from the usual share (0 below min_count).
+
+        `buckets` > 1 says x sums that many buckets (a window): the bucket-to-bucket variation then scales
+        with the mean bucket size, not with the window's total.
+        """
         n = float(x.get(self.total, 0) or 0)
         if n < self.min_count or n <= 0:
             return 0.0
-        hits = min(max(float(x.get(self.field, 0) or 0), 0.0), n)
-        return upward_share_z(hits, n, self.usual_share, self._dispersion(n))
+        return self.z_of(float(x.get(self.field, 0) or 0), n, buckets)
+
+    def z_of(self, hits: float, n: float, buckets: float = 1.0) -> float:
+        """z for `hits` out of `n` mentions summed over `buckets` buckets, without building a dict."""
+        if n < self.min_count or n <= 0:
+            return 0.0
+        hits = min(max(hits, 0.0), n)
+        return upward_share_z(hits, n, self.usual_share, self._dispersion(n, n / max(buckets, 1.0)))
 
     def score_one(self, x: dict[str, Any]) -> float:
         return z_to_score(self.z(x))
 
     def learn_one(self, x: dict[str, Any]) -> None:
-        if not self._ready:
-            self._build()
         n = float(x.get(self.total, 0) or 0)
         if n <= 0:
+            if not self._ready:
+                self._build()
             return
-        hits = min(max(float(x.get(self.field, 0) or 0), 0.0), n)
+        self.learn_batch(float(x.get(self.field, 0) or 0), n, 1)
+
+    def learn_batch(self, hits: float, n: float, buckets: int = 1) -> None:
+        """Learn `hits` out of `n` mentions that arrived in `buckets` calm buckets, in one step.
+
+        With buckets=1 this is learn_one. A caller that batches quiet buckets (ShareSet) saves the
+        per-bucket work; the usual share comes out the same up to the forgetting within the batch, and
+        the overdispersion is estimated against the mean bucket size, as if the share were constant
+        within the batch (topics last longer than a few buckets, so that is the conservative side).
+        """
+        if not self._ready:
+            self._build()
+        if n <= 0:
+            return
+        hits = min(max(hits, 0.0), n)
+        size = n / max(buckets, 1)
         p = self.usual_share
         weight = 1.0
-        if n >= self.min_count and self.z(x) >= self._learn_z:
+        if n >= self.min_count and upward_share_z(hits, n, p, self._dispersion(n, size)) >= self._learn_z:
             # an anomaly teaches a tenth as much and only up to the share that would just reach learn_below
-            ceiling = p + self._learn_z * math.sqrt(p * (1.0 - p) * self._dispersion(n) / n)
+            ceiling = p + self._learn_z * math.sqrt(p * (1.0 - p) * self._dispersion(n, size) / n)
             hits, weight = n * min(hits / n, ceiling), 0.1
-        elif n >= 2:
-            self._learn_dispersion(hits, n, p)
+        elif size >= 2:
+            self._learn_dispersion(hits, n, p, size)
         decay = 0.5 ** (weight * n / self.halflife)
         kept = self._weight * decay
         self._share = (kept * self._share + weight * hits) / (kept + weight * n)
         self._weight = kept + weight * n
-        self._buckets = min(self._buckets + 1, _CAP)
+        self._buckets = min(self._buckets + buckets, _CAP)
 
-    def _learn_dispersion(self, hits: float, n: float, p: float) -> None:
-        # method of moments for the beta-binomial correlation rho: E[(k - np)^2] = np(1-p)(1 + (n-1)rho),
-        # less what the uncertainty of p already explains; bigger buckets say more, so they move it more
+    def _learn_dispersion(self, hits: float, n: float, p: float, size: float | None = None) -> None:
+        # method of moments for the beta-binomial correlation rho: E[(k - np)^2] = np(1-p)(1 + (m-1)rho)
+        # with m the bucket size, less what the uncertainty of p already explains; bigger buckets say more
+        size = n if size is None else size
         p = min(max(p, _EPS), 1.0 - _EPS)
         ratio = (hits - n * p) ** 2 / (n * p * (1.0 - p))
-        excess = (ratio - 1.0 - n / (self._weight + self.prior_strength + 1.0)) / (n - 1.0)
-        rate = 0.01 * min(1.0, (n - 1.0) / 10.0)
+        excess = (ratio - 1.0 - n / (self._weight + self.prior_strength + 1.0)) / (size - 1.0)
+        rate = 0.01 * min(1.0, (size - 1.0) / 10.0)
         self._rho += rate * (min(max(excess, 0.0), 0.2) - self._rho)
         self._rho = max(self._rho, self.overdispersion)
 
@@ -200,3 +228,104 @@ class NewAuthorSurge(ShareSurprise):
             overdispersion=overdispersion,
             learn_below=learn_below,
         )
+
+
+# The labels a scope's buckets carry, with the usual share assumed for a new scope and the fewest mentions
+# a share is judged on. New authors and near-duplicates are always present on public pages, hence their priors.
+SHARE_FIELDS: tuple[tuple[str, float, float], ...] = (
+    ("negative", 0.25, 3.0),
+    ("toxic", 0.03, 3.0),
+    ("questions", 0.15, 3.0),
+    ("positive", 0.2, 3.0),
+    ("new_authors", 0.35, 5.0),
+    ("duplicates", 0.05, 5.0),
+)
+
+
+class ShareSet:
+    """All share detectors of one scope in one object: one pass over the bucket, one batched learning step.
+
+    x is a bucket dict with ``count`` and the (expected) count of every field, e.g. ``{"count": 40,
+    "negative": 31.2, "toxic": 3.1, "questions": 4, "positive": 2, "new_authors": 30, "duplicates": 12}``;
+    a missing field counts as 0. Each field is judged by its own ShareSurprise (NewAuthorSurge for
+    ``new_authors``); `zs` returns every field's z-score, `score_one` the most surprising one mapped to 0..1.
+
+    Learning is batched: buckets are summed until `batch_mentions` mentions or `batch_buckets` buckets
+    have gathered and are then learned in one step (ShareSurprise.learn_batch). Most buckets are small,
+    so this is what makes six share baselines per scope cheap; the usual shares lag by at most one batch,
+    which against a half-life of 2,000 mentions is nothing. State: six ShareSurprise (five numbers each)
+    plus the pending sums, fixed in size.
+
+    >>> shares = ShareSet()
+    >>> calm = {"count": 20, "negative": 5, "toxic": 0.4, "questions": 3, "positive": 4, "new_authors": 7,
+    ...         "duplicates": 1}
+    >>> for _ in range(300):
+    ...     shares.learn_one(calm)
+    >>> round(shares.detectors["negative"].usual_share, 2)
+    0.25
+    >>> shares.score_one(calm) < 0.05
+    True
+    >>> storm = {**calm, "count": 60, "negative": 45, "new_authors": 50}
+    >>> zs = shares.zs(storm)
+    >>> zs["negative"] > 4 and zs["new_authors"] > 4 and zs["questions"] == 0.0
+    True
+    """
+
+    def __init__(
+        self,
+        fields: tuple[tuple[str, float, float], ...] = SHARE_FIELDS,
+        total: str = "count",
+        halflife: float = 2000.0,
+        batch_mentions: float = 200.0,
+        batch_buckets: int = 12,
+    ):
+        self.fields = tuple(name for name, _, _ in fields)
+        self.total = total
+        self.batch_mentions = batch_mentions
+        self.batch_buckets = batch_buckets
+        self.detectors: dict[str, ShareSurprise] = {}
+        for name, prior, min_count in fields:
+            if name == "new_authors":
+                self.detectors[name] = NewAuthorSurge(total=total, prior=prior, halflife=halflife, min_count=min_count)
+            else:
+                self.detectors[name] = ShareSurprise(name, total=total, prior=prior, halflife=halflife,
+                                                     min_count=min_count)
+        self._pending = [0.0] * len(self.fields)
+        self._pending_n = 0.0
+        self._pending_buckets = 0
+
+    def usual(self, name: str) -> float:
+        return self.detectors[name].usual_share
+
+    def zs(self, x: dict[str, Any], buckets: float = 1.0) -> dict[str, float]:
+        """Every field's upward z-score for bucket (or window of `buckets` buckets) x."""
+        n = float(x.get(self.total, 0) or 0)
+        return {name: d.z_of(float(x.get(name, 0) or 0), n, buckets) for name, d in self.detectors.items()}
+
+    def score_one(self, x: dict[str, Any]) -> float:
+        return z_to_score(max(self.zs(x).values(), default=0.0))
+
+    def learn_one(self, x: dict[str, Any]) -> None:
+        n = float(x.get(self.total, 0) or 0)
+        if n <= 0:
+            return  # an empty bucket carries no share
+        self.add(n, [float(x.get(name, 0) or 0) for name in self.fields])
+
+    def add(self, n: float, hits: Any) -> None:
+        """learn_one for a caller that has the bucket's count and its field counts (in `fields` order) at hand."""
+        if n <= 0:
+            return
+        self._pending = [p + h for p, h in zip(self._pending, hits)]
+        self._pending_n += n
+        self._pending_buckets += 1
+        if self._pending_n >= self.batch_mentions or self._pending_buckets >= self.batch_buckets:
+            self.flush()
+
+    def flush(self) -> None:
+        """Learn what is pending now (also called by the batching itself)."""
+        if self._pending_n > 0:
+            for i, name in enumerate(self.fields):
+                self.detectors[name].learn_batch(self._pending[i], self._pending_n, self._pending_buckets)
+        self._pending = [0.0] * len(self.fields)
+        self._pending_n = 0.0
+        self._pending_buckets = 0

@@ -74,13 +74,31 @@ class PlatformSpread:
         return out
 
     def score_one(self, x: dict[str, Any]) -> float:
-        first = second = 0.0
-        for z in self.platform_z(x).values():
-            if z > first:
-                first, second = z, first
-            elif z > second:
-                second = z
-        return z_to_score(second)
+        return z_to_score(self.second(x.get("platforms") or {})[0])
+
+    def second(self, counts: dict[str, float], buckets: int = 1) -> tuple[float, float, float]:
+        """(z, count, expected count) of the *second* most raised platform in `counts`.
+
+        `buckets` > 1 says the counts sum that many buckets (a window): the baseline and its noise are
+        scaled to the window, as for independent buckets. This is what the storm level reads: the echo,
+        not the loudest channel.
+        """
+        known = self._platforms
+        best = second = (0.0, 0.0, 0.0)
+        if not known:
+            return second
+        for name, value in counts.items():
+            state = known.get(name)
+            count = float(value)
+            if state is None or state[2] < self.warmup_buckets or count < self.min_count:
+                continue
+            mean = state[0] * buckets
+            z = (count - mean) / (self._noise(state[0], state[1]) * math.sqrt(buckets))
+            if z > best[0]:
+                best, second = (z, count, mean), best
+            elif z > second[0]:
+                second = (z, count, mean)
+        return second
 
     def learn_one(self, x: dict[str, Any]) -> None:
         if self._platforms is None:
@@ -91,20 +109,24 @@ class PlatformSpread:
         for name in counts:
             if name not in platforms and len(platforms) < self.max_platforms:
                 platforms[name] = [0.0, 0.0, 0]
+        alpha, clip_z, warmup, over = self._alpha, self.clip_z, self.warmup_buckets, self.overdispersion
         for name, state in platforms.items():
-            value = float(counts.get(name, 0) or 0)
+            value = float(counts.get(name, 0) or 0) if counts else 0.0
             mean, resid_var, seen = state
-            seen = min(seen + 1, _CAP)
+            if seen < _CAP:
+                seen += 1
             if seen == 1:
                 state[0], state[2] = value, seen
                 continue
             # plain averaging until the EWMA window is reached, so a new platform is not stuck on its first value
-            rate = max(self._alpha, 1.0 / seen)
-            noise = self._noise(mean, resid_var)
-            damping = 1.0
-            if value > mean + self.clip_z * noise and seen > self.warmup_buckets:
-                value, damping = mean + self.clip_z * noise, 0.1
+            rate = alpha if alpha * seen >= 1.0 else 1.0 / seen
             residual = value - mean
+            damping = 1.0
+            if residual > 0.0 and seen > warmup:
+                # inline _noise: this loop runs for every platform in every bucket of every scope
+                ceiling = clip_z * math.sqrt(max(resid_var, mean + over * mean * mean + 0.25))
+                if residual > ceiling:
+                    residual, damping = ceiling, 0.1
             state[0] = mean + damping * rate * residual
             state[1] = resid_var + rate * (min(residual * residual, 100.0 * resid_var + 1.0) - resid_var)
             state[2] = seen

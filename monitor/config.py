@@ -122,9 +122,24 @@ class DetectionSettings(Strict):
     kind_share_z: float = Field(
         3.0, ge=0, description="... and by more than chance allows for the number of mentions (binomial z-score)"
     )
+    negative_z: float = Field(
+        1.0, ge=0, description="the raised negative share must also be beyond chance for that many mentions (z-score)"
+    )
+    signal_z: float = Field(
+        3.0, ge=0, description="z-score at which a corroborating signal (new authors, copy-paste, spread, toxic) fires"
+    )
     open_level: int = Field(3, ge=1, le=6, description="storm level at which an alert opens")
     resolve_level: int = Field(1, ge=0, le=5, description="level at or below which an alert starts to calm down")
     resolve_after_buckets: int = Field(12, ge=1, description="consecutive calm buckets before an alert resolves")
+    update_after_buckets: int = Field(
+        3, ge=1, description="a lower level must hold this many buckets before a de-escalation update is sent"
+    )
+    new_wave_after_buckets: int = Field(
+        6, ge=1, description="calm buckets after which a renewed surge on an open alert is a new wave (escalation)"
+    )
+    volume_escalation: float = Field(
+        2.0, gt=1, description="an open alert escalates when mentions per bucket reach this multiple of the last report"
+    )
 
     @model_validator(mode="after")
     def _levels_ordered(self) -> "DetectionSettings":

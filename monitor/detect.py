@@ -10,7 +10,7 @@ from detectors.storm import ScopeStormScorer, StormThresholds
 from detectors.terms import TermBaseline
 from monitor.aggregate import ClosedBucket
 from monitor.config import DetectionSettings, Settings
-from monitor.domain import Mention, Sample, StormAssessment
+from monitor.domain import Explanation, Mention, Sample, StormAssessment
 
 SAMPLE_CHARS = 140
 
@@ -27,6 +27,8 @@ def thresholds_from(settings: DetectionSettings) -> StormThresholds:
         positive_share_min=settings.positive_share_min,
         kind_share_lift=settings.kind_share_lift,
         kind_share_z=settings.kind_share_z,
+        negative_z=settings.negative_z,
+        signal_z=settings.signal_z,
     )
 
 
@@ -116,6 +118,7 @@ class StormDetection:
             "toxic": bucket.toxic,
             "questions": bucket.questions,
             "new_authors": bucket.new_authors,
+            "duplicates": bucket.duplicates,
             "platforms": bucket.platforms,
             "planned_factor": factor,
         }
@@ -123,10 +126,12 @@ class StormDetection:
         state.recent.append(closed.mentions)
         top_terms: list[str] = []
         samples: list[Sample] = []
+        explanation = None
         if reading.level >= 2:
             window = [m for mentions in state.recent for m in mentions]
             top_terms = state.terms.top_terms([m.text for m in window], k=5)
             samples = pick_samples(window, reading.kind)
+            explanation = Explanation(list(state.scorer.explain(reading)), top_terms, samples)
         elif closed.mentions:
             state.terms.learn(m.text for m in closed.mentions)
         state.scorer.learn_one(x, reading)
@@ -139,4 +144,5 @@ class StormDetection:
             reason=reading.reason,
             top_terms=top_terms,
             samples=samples,
+            explanation=explanation,
         )

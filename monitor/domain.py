@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from detectors.storm import SignalExplanation
+
 SENTIMENTS = ("negative", "neutral", "positive")
 
 
@@ -87,6 +89,27 @@ class Sample:
 
 
 @dataclass(slots=True)
+class Explanation:
+    """Why a level: every signal against its baseline (which fired), the top terms and sample mentions."""
+
+    signals: list[SignalExplanation] = field(default_factory=list)
+    top_terms: list[str] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def fired(self) -> list[SignalExplanation]:
+        return [s for s in self.signals if s.fired]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "fired": [s.name for s in self.signals if s.fired],
+            "signals": [s.to_json() for s in self.signals],
+            "top_terms": list(self.top_terms),
+            "samples": [s.text for s in self.samples],
+        }
+
+
+@dataclass(slots=True)
 class StormAssessment:
     """What the detectors concluded about one closed bucket of one scope."""
 
@@ -98,6 +121,7 @@ class StormAssessment:
     reason: str
     top_terms: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    explanation: Explanation | None = None  # filled for levels >= 2, where an alert may follow
 
 
 @dataclass(slots=True)
@@ -119,6 +143,7 @@ class AlertEvent:
     top_terms: list[str] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
     opened_at: datetime | None = None
+    explanation: Explanation | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,6 +162,7 @@ class AlertEvent:
             "top_terms": list(self.top_terms),
             "samples": [s.text for s in self.samples],
             "opened_at": utc_iso(self.opened_at) if self.opened_at else None,
+            "explanation": self.explanation.to_json() if self.explanation else None,
         }
 
 

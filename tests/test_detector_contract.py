@@ -10,7 +10,7 @@ import pytest
 from detectors.base import AnomalyDetector
 from detectors.copypaste import CopyPasteCampaign, count_near_duplicates
 from detectors.seasonal import SeasonalVolume
-from detectors.shares_surprise import NewAuthorSurge, ShareSurprise
+from detectors.shares_surprise import NewAuthorSurge, ShareSet, ShareSurprise
 from detectors.spread import PlatformSpread
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
@@ -69,6 +69,8 @@ CASES = [
      lambda i: {"count": 40, "positive": 30.0}),
     ("new_authors", NewAuthorSurge, _share_bucket("new_authors", 0.35),
      lambda i: {"count": 40, "new_authors": 36.0}),
+    ("share_set", ShareSet, _share_bucket("negative", 0.25),
+     lambda i: {"count": 40, "negative": 31.2}),
     ("copy_paste", CopyPasteCampaign, _texts_bucket,
      lambda i: {"texts": [SLOGAN + "!" * k for k in range(25)] + [" ".join(WORDS[k : k + 6]) for k in range(10)]}),
     ("platform_spread", PlatformSpread, _platform_bucket,
@@ -246,3 +248,18 @@ def test_a_new_platform_is_not_raised_before_its_warm_up_and_platforms_are_bound
     for i in range(40):
         detector.learn_one({"platforms": {f"p{i}": 1}})
     assert len(detector._platforms) == detector.max_platforms
+
+
+def test_share_set_learns_like_the_single_detectors_it_batches():
+    rng = random.Random(12)
+    shares, single = ShareSet(), ShareSurprise("negative", prior=0.25)
+    for i in range(STREAM):
+        x = _share_bucket("negative", 0.3)(i, rng)
+        shares.learn_one(x)
+        single.learn_one(x)
+    shares.flush()
+    assert abs(shares.usual("negative") - single.usual_share) < 0.01
+    assert 0.27 < shares.usual("negative") < 0.33
+    storm = {"count": 40, "negative": 30, "new_authors": 35}
+    zs = shares.zs(storm)
+    assert zs["negative"] > 3 and zs["new_authors"] > 4 and zs["toxic"] == 0.0

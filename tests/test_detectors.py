@@ -10,7 +10,7 @@ import pytest
 
 from detectors.base import AnomalyDetector
 from detectors.seasonal import SeasonalVolume, z_to_score
-from detectors.storm import ScopeStormScorer, StormThresholds, storm_level
+from detectors.storm import ScopeStormScorer, StormThresholds, explain, storm_level
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
 
@@ -229,3 +229,38 @@ def test_planned_event_volume_does_not_alert_but_a_storm_on_top_does():
     assert _council_evening(1.0, 30) >= 3  # the same evening unplanned: an alert
     assert _council_evening(5.0, 30) <= 2  # planned with five times the usual volume: no alert
     assert _council_evening(5.0, 150) >= 3  # a real storm on top of the plan still alerts
+
+
+def test_corroborating_signals_raise_a_hostile_surge_by_one_level():
+    th = StormThresholds()
+    two_x = _signals(volume_ratio=2.5)
+    assert storm_level(two_x, th)[0] == 2
+    assert storm_level({**two_x, "copy_paste_z": 5.0}, th)[0] == 3, "a hostile copy-paste campaign is a strong sign"
+    assert storm_level({**two_x, "new_author_z": 5.0}, th)[0] == 2, "one weak corroboration is not enough"
+    assert storm_level({**two_x, "new_author_z": 5.0, "spread_z": 5.0}, th)[0] == 3
+    assert storm_level({**_signals(volume_ratio=1.7, negative_share=0.2), "copy_paste_z": 9.0}, th)[:2] == (1, "surge")
+
+
+def test_explanation_agrees_with_the_level():
+    th = StormThresholds()
+    volume_only = _signals(negative_share=0.2)
+    fired = [e.name for e in explain(volume_only, th) if e.fired]
+    assert fired == ["volume"] and storm_level(volume_only, th)[0] == 1, "volume alone is not a Shitstorm"
+    storm = {**_signals(), "toxic_z": 6.0, "toxic_share": 0.3, "usual_toxic_share": 0.03, "spread_z": 4.0,
+             "spread_count": 20.0, "spread_expected": 2.0}
+    signals = {e.name: e for e in explain(storm, th)}
+    assert signals["negative"].fired and signals["negative"].baseline == 0.2 and signals["negative"].value == 0.7
+    assert signals["toxic"].fired and signals["spread"].fired and signals["volume"].baseline == 6.0
+
+
+def test_scorer_readings_carry_every_detector_on_a_surge():
+    rng = random.Random(13)
+    scorer = ScopeStormScorer(bucket_seconds=300)
+    calm = [_bucket(T0 + timedelta(minutes=5 * i), _calm_count(T0 + timedelta(minutes=5 * i), rng)) for i in range(12 * 24 * 3)]
+    _run(scorer, calm)
+    storm = {**_bucket(T0 + timedelta(days=3, hours=11), 60, negative_share=0.8), "duplicates": 30, "new_authors": 50}
+    reading = scorer.score_one(storm)
+    for key in ("negative_z", "toxic_z", "question_z", "positive_z", "new_author_z", "copy_paste_z", "spread_z"):
+        assert key in reading.signals
+    fired = {e.name for e in scorer.explain(reading) if e.fired}
+    assert {"volume", "negative", "copy_paste", "new_author"} <= fired and reading.kind == "shitstorm"

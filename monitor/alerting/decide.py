@@ -17,6 +17,19 @@ def playbook_url(base_url: str, playbook_id: str) -> str:
     return f"{base_url.rstrip('/')}/playbooks/{playbook_id}"
 
 
+# Why an open alert escalates without a higher level (see alerting.state.step), as the alert's reason says it.
+ESCALATION_NOTES = {
+    "kind": "Lage wird feindselig",
+    "wave": "neue Welle nach einer Pause",
+    "volume": "Menge seit der letzten Meldung mehr als verdoppelt",
+}
+
+
+def _rate(signals: dict[str, float]) -> float:
+    """Mentions per bucket of the assessed window, comparable between the bucket and the window view."""
+    return signals.get("count", 0.0) / max(signals.get("window_buckets", 1.0), 1.0)
+
+
 class AlertDecider:
     """Holds the open alert of every scope and emits an AlertEvent for each transition."""
 
@@ -33,7 +46,11 @@ class AlertDecider:
         cached = self._scope_cache.get(scope)
         if cached is None:
             detection = self.settings.detection_for(scope)
-            policy = AlertPolicy(detection.open_level, detection.resolve_level, detection.resolve_after_buckets)
+            policy = AlertPolicy(
+                open_level=detection.open_level, resolve_level=detection.resolve_level,
+                resolve_after_buckets=detection.resolve_after_buckets, update_after_buckets=detection.update_after_buckets,
+                new_wave_after_buckets=detection.new_wave_after_buckets, volume_escalation=detection.volume_escalation,
+            )
             cached = self._scope_cache[scope] = (detection, policy)
         return cached
 
@@ -60,6 +77,7 @@ class AlertDecider:
             policy=policy,
             cooling_down=resolved_at is not None and assessment.at - resolved_at < cooldown,
             surging=before is not None and self._surging(assessment),
+            rate=_rate(assessment.signals),
         )
         if after is None:
             self._open.pop(scope, None)
@@ -71,6 +89,8 @@ class AlertDecider:
         assert alert is not None
         playbook_id = self._choose_playbook(alert, assessment, event)
         reason = assessment.reason
+        if event == "escalated" and alert.note in ESCALATION_NOTES:
+            reason = f"{ESCALATION_NOTES[alert.note]}: {reason}"
         if event == "resolved":
             minutes = policy.resolve_after_buckets * self.settings.detection.bucket_minutes
             reason = f"seit {minutes} Minuten wieder ruhig (Stufe {assessment.level})"
@@ -92,6 +112,7 @@ class AlertDecider:
             top_terms=list(assessment.top_terms),
             samples=list(assessment.samples),
             opened_at=alert.opened_at,
+            explanation=assessment.explanation,
         )
 
     def _surging(self, assessment: StormAssessment) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from monitor.domain import AlertEvent, Sample
@@ -90,6 +90,7 @@ LABELS: dict[str, dict[str, str]] = {
         "platforms": "auf {n} Plattformen",
         "platform": "auf 1 Plattform",
         "no_playbook": "(Playbook {id} nicht gefunden)",
+        "fired": "Auffällig",
     },
     "en": {
         "scope": "Scope",
@@ -117,8 +118,59 @@ LABELS: dict[str, dict[str, str]] = {
         "platforms": "on {n} platforms",
         "platform": "on 1 platform",
         "no_playbook": "(playbook {id} not found)",
+        "fired": "Signals",
     },
 }
+
+
+# One fired signal in plain words: {value} and {baseline} are already formatted (shares in %, counts as numbers).
+SIGNAL_WORDS: dict[str, dict[str, str]] = {
+    "de": {
+        "volume": "deutlich mehr Beiträge als üblich ({value} statt {baseline})",
+        "negative": "ungewöhnlich viel Kritik ({value} negativ, üblich {baseline})",
+        "toxic": "beleidigender oder bedrohlicher Ton ({value}, üblich {baseline})",
+        "questions": "viele Fragen ({value}, üblich {baseline})",
+        "positive": "viel Zuspruch ({value} positiv, üblich {baseline})",
+        "new_author": "viele neue Absender ({value}, üblich {baseline})",
+        "copy_paste": "gleichlautende Texte, Copy-Paste-Kampagne ({value}, üblich {baseline})",
+        "spread": "greift auf eine weitere Plattform über ({value} Beiträge statt {baseline})",
+    },
+    "en": {
+        "volume": "far more posts than usual ({value} instead of {baseline})",
+        "negative": "unusually much criticism ({value} negative, usually {baseline})",
+        "toxic": "insulting or threatening tone ({value}, usually {baseline})",
+        "questions": "many questions ({value}, usually {baseline})",
+        "positive": "much praise ({value} positive, usually {baseline})",
+        "new_author": "many new authors ({value}, usually {baseline})",
+        "copy_paste": "identical texts, copy-paste campaign ({value}, usually {baseline})",
+        "spread": "spreading to another platform ({value} posts instead of {baseline})",
+    },
+}
+_COUNT_SIGNALS = frozenset({"volume", "spread"})
+
+
+def explain_fired(explanation: Any, language: str = "de") -> str:
+    """The signals that fired, in plain words with value and baseline; "" without an explanation.
+
+    Takes an Explanation or its JSON (as stored with the alert event), so the web page can use it too.
+    """
+    lang = _language(language)
+    if explanation is None:
+        return ""
+    signals = explanation.get("signals", []) if isinstance(explanation, Mapping) else explanation.signals
+    words = SIGNAL_WORDS[lang]
+    parts = []
+    for signal in signals:
+        get = signal.get if isinstance(signal, Mapping) else lambda key, s=signal: getattr(s, key)
+        name = get("name")
+        if not get("fired") or name not in words:
+            continue
+        if name in _COUNT_SIGNALS:
+            value, baseline = format_number(get("value"), lang, 0), format_number(get("baseline"), lang)
+        else:
+            value, baseline = format_share(get("value"), lang), format_share(get("baseline"), lang)
+        parts.append(words[name].format(value=value, baseline=baseline))
+    return "; ".join(parts)
 
 
 def alert_url(base_url: str, alert_id: str) -> str:
@@ -241,6 +293,9 @@ def render_message(
     ]
     if event.peak_level > event.level:
         lines.append(t["peak"].format(peak=event.peak_level))
+    fired = explain_fired(event.explanation, lang) if event.event != "resolved" else ""
+    if fired:
+        lines.append(f"{t['fired']}: {fired}")
     why = explain_signals(event.signals, lang)
     if why:
         lines.append(f"{t['why']}: {why}")

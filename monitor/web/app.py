@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from monitor.alerting.message import explain_signals, kind_name, level_name
+from monitor.alerting.message import explain_fired, explain_signals, kind_name, level_name
 from monitor.config import Settings
 from monitor.playbooks import Playbook
 
@@ -80,6 +80,7 @@ def _environment(zone: ZoneInfo) -> Environment:
     env.filters["status_name"] = lambda status: STATUS_NAMES.get(str(status), str(status))
     env.filters["event_name"] = lambda event: EVENT_NAMES.get(str(event), str(event))
     env.filters["signals_text"] = lambda signals: explain_signals(as_mapping(signals), "de")
+    env.filters["fired_text"] = lambda explanation: explain_fired(as_mapping(explanation) or None, "de")
     env.filters["due_label"] = _due_label
     return env
 
