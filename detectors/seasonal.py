@@ -91,6 +91,7 @@ class SeasonalVolume:
         self.scale_halflife_hours = scale_halflife_hours if generic else None
         self.level_halflife_hours = level_halflife_hours if generic else None
         self._ready = False
+        self._forget()
 
     # -- state ----------------------------------------------------------------
     def _build(self) -> None:
@@ -116,10 +117,30 @@ class SeasonalVolume:
         self._level = 0.0  # short-term offset from the seasonal baseline, for level_halflife_hours
         self._ready = True
 
+    # score_one and learn_one of the same bucket need the same slots and baseline; both are remembered for
+    # the last time asked (the baseline only until the next learn_one changes the state). They are a cache,
+    # not model state: kept in slots outside __dict__ and left out of pickles, so a pickle stays small and
+    # scoring leaves the learned state (__dict__) untouched.
+    __slots__ = ("__dict__", "__weakref__", "_slot_t", "_slot_pair", "_expected_t", "_expected_value")
+
+    def _forget(self) -> None:
+        self._slot_t, self._slot_pair = None, (0, 0)
+        self._expected_t, self._expected_value = None, 0.0
+
+    def __getstate__(self) -> dict:
+        return self.__dict__.copy()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._forget()
+
     def _slots(self, t: Any) -> tuple[int, int]:
+        if t is self._slot_t:
+            return self._slot_pair
         local = _epoch(t) + self.utc_offset_hours * 3600
         hour_of_week = int(local // 3600 + 72) % 168  # the Unix epoch was a Thursday; +72 h makes Monday 0
-        return hour_of_week % 24, hour_of_week
+        self._slot_t, self._slot_pair = t, (hour_of_week % 24, hour_of_week)
+        return self._slot_pair
 
     @property
     def n_observations(self) -> int:
@@ -130,11 +151,13 @@ class SeasonalVolume:
         """The baseline for the interval at time t (mean of the value there)."""
         if not self._ready or self._n == 0:
             return 0.0
-        return self._seasonal(t) + self._level
+        if t is self._expected_t:
+            return self._expected_value
+        value = self._seasonal(t) + self._level
+        self._expected_t, self._expected_value = t, value
+        return value
 
     def _seasonal(self, t: Any) -> float:
-        if not self._ready or self._n == 0:
-            return 0.0
         hour, week_slot = self._slots(t)
         prior = self._mean * (DIURNAL_PRIOR[hour] if self.diurnal_prior else 1.0)
         shrink_day = self._per_hour  # one day of evidence weighs as much as the prior
@@ -192,18 +215,21 @@ class SeasonalVolume:
         elif self._n == 1:
             self._resid_var = (value - self._mean) ** 2
             self._abs_resid = abs(value - self._mean)
+        self._expected_t = None  # the level (above) and the means (below) change: a remembered baseline is stale
         hour, week_slot = self._slots(x["t"])
         self._n += 1
         self._mean += damping * max(self._alpha_all, 1.0 / self._n) * (value - self._mean)
-        self._update_slot(self._day, self._day_n, hour, value, self._alpha_day, damping)
-        self._update_slot(self._week, self._week_n, week_slot, value, self._alpha_week, damping)
-
-    @staticmethod
-    def _update_slot(means: list[float], counts: list[int], slot: int, value: float, alpha: float, damping: float) -> None:
-        # plain averaging until the EWMA window is reached, so early slots are not dominated by their first value
-        counts[slot] += 1
-        if counts[slot] == 1:
-            means[slot] = value
-            return
-        rate = max(alpha, 1.0 / counts[slot])
-        means[slot] += damping * rate * (value - means[slot])
+        # the hour-of-day and the hour-of-week slot, inlined (this runs for every bucket): plain averaging until
+        # the EWMA window is reached, so early slots are not dominated by their first value
+        day_n, day = self._day_n, self._day
+        n = day_n[hour] = day_n[hour] + 1
+        if n == 1:
+            day[hour] = value
+        else:
+            day[hour] += damping * max(self._alpha_day, 1.0 / n) * (value - day[hour])
+        week_n, week = self._week_n, self._week
+        n = week_n[week_slot] = week_n[week_slot] + 1
+        if n == 1:
+            week[week_slot] = value
+        else:
+            week[week_slot] += damping * max(self._alpha_week, 1.0 / n) * (value - week[week_slot])

@@ -81,3 +81,51 @@ def test_missed_window_costs_fn_weight():
 def test_delay_is_measured_from_the_window_start():
     score = score_file(STAMPS, _detect(512), [WINDOW])
     assert score.delays_min == [60.0]
+
+
+# -- detect-series' score stage (monitor/series.py) ----------------------------------------------------------
+
+from monitor.series import PeakGate, detect_series  # noqa: E402
+
+
+def _rows(values, minutes=5):
+    return [(str(i), T0 + timedelta(minutes=minutes * i), float(v)) for i, v in enumerate(values)]
+
+
+def _noise(n, seed=5):
+    import random
+
+    rng = random.Random(seed)
+    return [50 + rng.gauss(0, 2) for _ in range(n)]
+
+
+def test_detect_series_is_online_no_score_depends_on_later_rows():
+    values = _noise(3000)
+    values[2500:2510] = [90] * 10
+    full = [s for _, _, s in detect_series(_rows(values))]
+    prefix = [s for _, _, s in detect_series(_rows(values[:2505]))]
+    assert full[:2505] == prefix
+    assert max(full[2500:2510]) >= 0.5 > max(full[600:2500])
+
+
+def test_peak_gate_keeps_the_floor_on_a_calm_stream_and_raises_the_bar_on_a_spiky_one():
+    calm, spiky = PeakGate(4.0, 1.35, 7, 288), PeakGate(4.0, 1.35, 7, 288)
+    for i in range(288 * 10):
+        calm.step(1.0)
+        spiky.step(8.0 if i % 288 == 100 else 1.0)  # one z = 8 spike every day
+    assert calm.step(5.0) > 0.5  # above the floor: alert
+    assert spiky.step(8.5) < 0.5  # an ordinary day's spike in this stream: no alert
+    assert spiky.step(12.0) > 0.5  # clearly above 1.35 x the usual daily peak
+
+
+def test_a_run_of_moderate_deviations_alerts_through_the_burst_view_only():
+    values = _noise(3000)
+    for i in range(2500, 2560):
+        values[i] = 57.3 if i % 2 else 42.7  # |z| below 4: never a spike on its own, but 5 hours of it
+    spike_only = {"burst_alert": 0.0, "shift_alert": 0.0}
+    with_burst = {"burst_alert": 2.5, "burst_points": 6, "shift_alert": 0.0}
+    scores = {}
+    for name, settings in (("spike", spike_only), ("burst", with_burst)):
+        scores[name] = [s for _, _, s in detect_series(_rows(values), 0, score_settings=settings)]
+    assert max(scores["spike"][2500:2560]) < 0.5 <= max(scores["burst"][2500:2560])
+    assert max(scores["burst"][600:2500]) < 0.5
