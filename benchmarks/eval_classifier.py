@@ -16,7 +16,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from detectors import training
-from detectors.classifier import POLARITY_LABELS, TextClassifier, default_model_dir
+from detectors.classifier import (POLARITY_LABELS, TextClassifier, _read_info, _read_weights, adapt_priors,
+                                  default_model_dir)
 from detectors.datasets import load_dataset
 from detectors.textfeatures import DEFAULT_FEATURES, Featurizer
 
@@ -53,18 +54,49 @@ def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: in
             "corpus_sha256": corpus_sha, **_binary_result(yg, predicted)}
 
 
+def nested_cv_predictions(x, y: np.ndarray, task: str, hp: dict[str, Any], folds: int, seed: int,
+                          offset: np.ndarray | None) -> tuple[np.ndarray, list[float]]:
+    """Out-of-fold hard labels of exactly what `stormwatch train` does on each outer training part.
+
+    train_task chooses C, calibrates and picks its decision threshold on an inner cross-validation of its own
+    training data; repeating that inside every outer fold keeps the outer test fold unseen by all three choices.
+    Returns the labels and the C chosen in each outer fold.
+    """
+    predicted = np.zeros(len(y), dtype=np.int64)
+    chosen = []
+    for train_idx, test_idx in training._folds(y, folds, seed):
+        part = None if offset is None else offset[train_idx]
+        fold_hp, _, calibration = training.select_and_calibrate(x[train_idx], y[train_idx], task, hp, folds, seed, part)
+        head = training._fit_task(x[train_idx], y[train_idx], task, fold_hp, part)
+        scores = training._task_scores(head, x[test_idx], None if offset is None else offset[test_idx])
+        predicted[test_idx] = training.predict_task(task, scores, calibration)
+        chosen.append(fold_hp[training.TASK_C[task]])
+    return predicted, chosen
+
+
 def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int, seed: int,
-                 hyperparams: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The `stormwatch train` pipeline on one file: out-of-fold scores, calibrated, thresholded at p > 0.5."""
+                 hyperparams: dict[str, Any] | None = None, base_dir: pathlib.Path | None = None) -> dict[str, Any]:
+    """The `stormwatch train` pipeline on one file, nested CV (calibration and threshold by inner CV).
+
+    With hyperparams {"transfer": False} the base model's logit is not used; needed whenever the base model
+    was trained on the evaluated file itself (GermEval 2018), where transfer would leak the test folds.
+    """
     hp = {**training.HYPERPARAMS, **(hyperparams or {})}
     data = load_dataset(path, fmt, task)
-    x = Featurizer(DEFAULT_FEATURES).transform(data.texts)
-    oof = training.cross_validate_task(x, data.labels, task, hp, folds, seed)
-    calibration = training.calibrate_task(task, oof, data.labels)
-    predicted = training.predict_task(task, oof, calibration)
+    base = pathlib.Path(base_dir) if base_dir is not None else default_model_dir()
+    info = _read_info(base)
+    weights, bias = _read_weights(base, info)
+    x = Featurizer(info["features"]).transform(data.texts)
+    offset = training._transfer_offset(task, hp, weights, bias, x)
+    predicted, chosen_c = nested_cv_predictions(x, data.labels, task, hp, folds, seed, offset)
     return {"benchmark": name, "pipeline": "stormwatch train --task " + ("toxicity" if task == "factclaiming" else task),
-            "protocol": f"{folds}-fold CV, seed {seed}", "n": len(data), "hyperparameters":
-                {"C": hp[training.TASK_C[task]], "class_weight": hp.get("class_weight")},
+            "protocol": f"{folds}-fold nested CV, seed {seed}", "n": len(data), "hyperparameters":
+                {"C_chosen_per_fold": chosen_c, "C_grid": list(hp.get("c_grid", training.TASK_C_GRID)),
+                 "class_weight": hp.get("class_weight"),
+                 "scaling": hp.get("scaling", training.TASK_SCALING[task]),
+                 "transfer_from": base.name if offset is not None else None,
+                 "transfer_columns": hp.get("transfer_columns", training.TASK_TRANSFER_COLUMNS.get(task))
+                 if offset is not None else None},
             **_binary_result(data.labels, predicted)}
 
 
@@ -81,6 +113,26 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
             "macro_f1": round(float(f1_score(gold, predicted, average="macro")), 4),
             "germeval_macro_f1": round(training.germeval_macro_f1(y, p), 4),
             "majority_micro_f1": round(gold.count(majority) / len(gold), 4)}
+
+
+def eval_ge2017_dev_prior_adapted(model_dir: pathlib.Path) -> dict[str, Any]:
+    """Extra row: the shipped model plus unsupervised prior adaptation (EM) on the unlabelled dev texts.
+
+    Only the texts are used (no labels); this is what a deployment could do on its own unlabelled stream.
+    """
+    data = load_dataset(GE2017_DEV, "germeval2017", "polarity")
+    clf = TextClassifier.load(model_dir)
+    scores = clf.predict(data.texts)
+    probs = np.stack([scores.negative, scores.neutral, scores.positive], axis=1)
+    prior, adjusted = adapt_priors(probs, np.array(clf.info["calibration"]["polarity_train_prior"]))
+    y, p = data.labels, adjusted.argmax(axis=1)
+    return {"benchmark": "germeval2017_dev_polarity",
+            "pipeline": f"model {model_dir.name} + EM prior adaptation on unlabelled dev texts",
+            "protocol": "out of domain", "n": len(y), "estimated_prior": [round(float(v), 3) for v in prior],
+            "micro_f1": round(float(accuracy_score(y, p)), 4),
+            "macro_f1": round(float(f1_score(y, p, average="macro")), 4),
+            "germeval_macro_f1": round(training.germeval_macro_f1(y, p), 4),
+            "majority_micro_f1": round(float(np.bincount(y).max() / len(y)), 4)}
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
@@ -107,12 +159,16 @@ def main(argv: list[str] | None = None) -> int:
     jobs = []
     if "ge2018" in wanted:
         jobs.append(lambda: eval_ge2018_shipped_pipeline(pathlib.Path(args.corpus), args.folds, args.seed))
-        jobs.append(lambda: eval_cv_task(GE2018, "germeval2018", "toxicity", "germeval2018_coarse", args.folds, args.seed))
+        # No transfer here: the shipped model was trained on this very file.
+        jobs.append(lambda: eval_cv_task(GE2018, "germeval2018", "toxicity", "germeval2018_coarse", args.folds, args.seed,
+                                         {"transfer": False}))
     if "ge2021" in wanted:
         for task, name in (("toxicity", "germeval2021_toxic"), ("factclaiming", "germeval2021_factclaiming")):
-            jobs.append(lambda task=task, name=name: eval_cv_task(GE2021, "germeval2021", task, name, args.folds, args.seed))
+            jobs.append(lambda task=task, name=name: eval_cv_task(GE2021, "germeval2021", task, name, args.folds, args.seed,
+                                                                        base_dir=pathlib.Path(args.model)))
     if "ge2017" in wanted:
         jobs.append(lambda: eval_ge2017_dev(pathlib.Path(args.model)))
+        jobs.append(lambda: eval_ge2017_dev_prior_adapted(pathlib.Path(args.model)))
     results = []
     for job in jobs:
         start = time.perf_counter()

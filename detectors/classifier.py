@@ -33,6 +33,12 @@ class TextScores:
     positive: np.ndarray
     toxic: np.ndarray
     question: np.ndarray
+    # Decision threshold on `toxic` for hard labels (macro-F1 optimal on the training CV); 0.5 if the model has none.
+    toxic_threshold: float = 0.5
+
+    def is_toxic(self) -> np.ndarray:
+        """Hard toxic labels; aggregate statistics should use the calibrated probabilities instead."""
+        return self.toxic > self.toxic_threshold
 
     def __len__(self) -> int:
         return len(self.negative)
@@ -60,6 +66,29 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
+
+
+def adapt_priors(probabilities: np.ndarray, train_prior: np.ndarray, *, max_iter: int = 100,
+                 tol: float = 1e-6) -> tuple[np.ndarray, np.ndarray]:
+    """Saerens-Latinne-Decaestecker EM: class priors of an unlabelled deployment sample and re-weighted posteriors.
+
+    probabilities: (n, k) calibrated posteriors under the training prior train_prior (k,). Returns the estimated
+    deployment prior and the posteriors under it. Uses the texts' scores only, never labels, so it may run on
+    any unlabelled stream of the deployment (Saerens et al. 2002, Neural Computation 14(1)).
+    """
+    train_prior = np.asarray(train_prior, dtype=np.float64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    prior = train_prior.copy()
+    adjusted = p
+    for _ in range(max_iter):
+        adjusted = p * (prior / train_prior)
+        adjusted /= adjusted.sum(axis=1, keepdims=True)
+        new_prior = adjusted.mean(axis=0)
+        if np.abs(new_prior - prior).max() < tol:
+            prior = new_prior
+            break
+        prior = new_prior
+    return prior, adjusted
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:
@@ -94,6 +123,7 @@ class TextClassifier:
         calibration = info["calibration"]
         self._temperature = float(calibration["polarity_temperature"])
         self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
+        self._toxic_threshold = float(calibration["toxic"].get("threshold", 0.5))
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None) -> "TextClassifier":
@@ -127,7 +157,7 @@ class TextClassifier:
             binary[head] = _sigmoid(a * z[:, col] + b).astype(np.float32)
         return TextScores(
             negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
-            toxic=binary["toxic"], question=binary["question"],
+            toxic=binary["toxic"], question=binary["question"], toxic_threshold=self._toxic_threshold,
         )
 
 

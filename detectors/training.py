@@ -10,6 +10,7 @@ import statistics
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -22,16 +23,19 @@ from sklearn.model_selection import StratifiedKFold
 from detectors.classifier import FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier
 from detectors.textfeatures import DEFAULT_FEATURES, Featurizer
 
-MODEL_VERSION = "0.1.0"
+MODEL_VERSION = "0.2.0"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = pathlib.Path(__file__).resolve().parent / "data" / "comments_de.tsv"
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
 
 # Chosen by 5-fold CV on the training data (see MODEL_CARD.md); fixed here so a rebuild is reproducible.
 HYPERPARAMS: dict[str, Any] = {
-    "polarity_C": 32.0,
-    "toxic_C": 8.0,
+    "polarity_C": 2.0,
+    "polarity_scaling": "idf",
+    "toxic_C": 16.0,
+    "toxic_scaling": "nb",
     "question_C": 8.0,
+    "question_scaling": "none",
     "toxic_corpus_weight": 2.0,
     "polarity_add_offense_as_negative": False,
     "offense_negative_weight": 0.3,
@@ -70,13 +74,80 @@ def load_corpus(path: str | pathlib.Path) -> dict[str, Any]:
     return {"texts": texts, "polarity": as_array(polarity), "toxic": as_array(toxic), "question": as_array(question)}
 
 
-def _fit(x: sp.csr_matrix, y: np.ndarray, c: float, weight: np.ndarray | None = None) -> LogisticRegression:
-    model = LogisticRegression(C=c, max_iter=2000, solver="lbfgs", tol=1e-6)
-    return model.fit(x, y, sample_weight=weight)
+@dataclass(frozen=True)
+class LinearHead:
+    """A fitted linear head in the original feature space: scores = x @ coef + intercept, coef (n_features, k)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def decision(self, x: sp.csr_matrix) -> np.ndarray:
+        scores = x @ self.coef + self.intercept
+        return scores[:, 0] if scores.shape[1] == 1 else scores
 
 
-def _decision(model: LogisticRegression, x: sp.csr_matrix) -> np.ndarray:
-    return model.decision_function(x)
+def nb_scale(x: sp.csr_matrix, y: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """NB-SVM style feature scaling: |log-count ratio| of feature presence between classes (Wang & Manning 2012).
+
+    Multiclass: the largest one-vs-rest ratio. Fitting a logistic regression on x * r and multiplying its
+    coefficients by r gives a linear model in the original feature space, so inference does not change; the
+    effect is an L2 penalty that is weaker on features that separate the classes and stronger on
+    uninformative ones (common n-grams), which hashed n-grams with a uniform penalty lack.
+    """
+    present = x.copy()
+    present.data[:] = 1.0
+    classes = np.unique(y)
+    pairs = [(y == classes[1], y == classes[0])] if len(classes) == 2 else [(y == c, y != c) for c in classes]
+    scale = np.zeros(x.shape[1])
+    for pos, neg in pairs:
+        p = np.asarray(present[pos].sum(axis=0)).ravel() + alpha
+        q = np.asarray(present[neg].sum(axis=0)).ravel() + alpha
+        scale = np.maximum(scale, np.abs(np.log((p / p.sum()) / (q / q.sum()))))
+    return scale
+
+
+def idf_scale(x: sp.csr_matrix) -> np.ndarray:
+    """Smoothed inverse document frequency per column, 1 + log((n + 1) / (df + 1)).
+
+    Used like nb_scale (a column scaling folded back into the weights): rare n-grams get a weaker penalty
+    than ubiquitous ones, the TF-IDF prior without storing an idf vector in the model.
+    """
+    df = np.bincount(x.indices, minlength=x.shape[1])
+    return 1.0 + np.log((x.shape[0] + 1.0) / (df + 1.0))
+
+
+def _column_scale(x: sp.csr_matrix, y: np.ndarray, scaling: str | None) -> np.ndarray:
+    if scaling in (None, "none"):
+        return np.ones(x.shape[1])
+    if scaling == "nb":
+        return nb_scale(x, y)
+    if scaling == "idf":
+        return idf_scale(x)
+    raise ValueError(f"unknown feature scaling {scaling!r}, expected none, nb or idf")
+
+
+def _fit(x: sp.csr_matrix, y: np.ndarray, c: float, weight: np.ndarray | None = None, *, scaling: str | None = None,
+         class_weight: str | None = None, unscaled_last: int = 0) -> LinearHead:
+    """L2 logistic regression (lbfgs) on column-scaled features, fitted on the columns that occur in x only.
+
+    An unused column's L2-regularised optimum is exactly 0, and lbfgs over 2^19 mostly empty columns is
+    what makes training slow. `unscaled_last`: the last columns are no n-gram counts (a base model's logits)
+    and keep scale 1.
+    """
+    used = np.unique(x.indices)
+    xu = x[:, used]
+    scale = _column_scale(xu, y, scaling)
+    if unscaled_last:
+        scale[used >= x.shape[1] - unscaled_last] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000, solver="lbfgs", tol=1e-6, class_weight=class_weight)
+    model.fit(xu @ sp.diags(scale), y, sample_weight=weight)
+    coef = np.zeros((x.shape[1], model.coef_.shape[0]))
+    coef[used] = model.coef_.T * scale[:, None]
+    return LinearHead(coef, model.intercept_.copy())
+
+
+def _decision(model: LinearHead, x: sp.csr_matrix) -> np.ndarray:
+    return model.decision(x)
 
 
 def _folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -115,11 +186,11 @@ def cross_validate(xc, corpus, xg, yg, hp, n_folds: int, seed: int) -> dict[str,
     germeval_folds = _folds(yg, n_folds, seed)
     for (c_train, c_test), (g_train, g_test) in zip(corpus_folds, germeval_folds):
         x, y, w = _polarity_data(xc, corpus, xg, yg, hp, c_train)
-        oof["polarity"][c_test] = _decision(_fit(x, y, hp["polarity_C"], w), xc[c_test])
-        q = _fit(xc[c_train], corpus["question"][c_train], hp["question_C"])
+        oof["polarity"][c_test] = _decision(_fit(x, y, hp["polarity_C"], w, scaling=hp["polarity_scaling"]), xc[c_test])
+        q = _fit(xc[c_train], corpus["question"][c_train], hp["question_C"], scaling=hp["question_scaling"])
         oof["question"][c_test] = _decision(q, xc[c_test])
         x, y, w = _toxic_data(xc, corpus, xg, yg, hp, c_train, g_train)
-        tox = _fit(x, y, hp["toxic_C"], w)
+        tox = _fit(x, y, hp["toxic_C"], w, scaling=hp["toxic_scaling"])
         oof["toxic_corpus"][c_test] = _decision(tox, xc[c_test])
         oof["toxic_germeval"][g_test] = _decision(tox, xg[g_test])
     return oof
@@ -172,6 +243,9 @@ def cv_metrics(oof, corpus, yg, calibration) -> dict[str, Any]:
         "question_f1": r(f1_score(corpus["question"], q_pred)),
         "question_accuracy": r(accuracy_score(corpus["question"], q_pred)),
         "germeval2018_coarse_macro_f1": r(germeval_macro_f1(yg, tg_pred)),
+        # Threshold chosen on these same out-of-fold scores: optimistic, for information only.
+        "germeval2018_coarse_macro_f1_at_threshold": r(germeval_macro_f1(
+            yg, predict_task("toxicity", oof["toxic_germeval"], calibration["toxic"]))),
         "germeval2018_coarse_accuracy": r(accuracy_score(yg, tg_pred)),
         "corpus_toxic_f1": r(f1_score(corpus["toxic"], tc_pred, zero_division=0)),
     }
@@ -192,9 +266,9 @@ def _write_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
             archive.writestr(info, buffer.getvalue())
 
 
-def _stack_heads(polarity: LogisticRegression, toxic: LogisticRegression, question: LogisticRegression):
-    weights = np.vstack([polarity.coef_, toxic.coef_, question.coef_]).T.astype(np.float32)
-    bias = np.concatenate([polarity.intercept_, toxic.intercept_, question.intercept_]).astype(np.float32)
+def _stack_heads(polarity: LinearHead, toxic: LinearHead, question: LinearHead):
+    weights = np.hstack([polarity.coef, toxic.coef, question.coef]).astype(np.float32)
+    bias = np.concatenate([polarity.intercept, toxic.intercept, question.intercept]).astype(np.float32)
     rows = np.flatnonzero(np.any(weights != 0, axis=1)).astype(np.int32)
     return rows, weights[rows], bias
 
@@ -210,20 +284,24 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     xc, xg = featurizer.transform(corpus["texts"]), featurizer.transform(g_texts)
 
     oof = cross_validate(xc, corpus, xg, yg, hp, n_folds, seed)
+    toxic_oof = np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]])
+    toxic_y = np.concatenate([yg, corpus["toxic"]])
     calibration = {
         "polarity_temperature": round(fit_temperature(oof["polarity"], corpus["polarity"]), 6),
-        "toxic": fit_platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
-                           np.concatenate([yg, corpus["toxic"]])),
+        # Class frequencies the polarity head was trained under (for prior adaptation to a deployment).
+        "polarity_train_prior": [round(float(v), 6) for v in np.bincount(corpus["polarity"], minlength=3)
+                                 / len(corpus["polarity"])],
+        "toxic": calibrate_task("toxicity", toxic_oof, toxic_y),
         "question": fit_platt(oof["question"], corpus["question"]),
     }
     metrics = cv_metrics(oof, corpus, yg, calibration)
 
     all_corpus = np.arange(len(corpus["texts"]))
     x, y, w = _polarity_data(xc, corpus, xg, yg, hp, all_corpus)
-    polarity = _fit(x, y, hp["polarity_C"], w)
+    polarity = _fit(x, y, hp["polarity_C"], w, scaling=hp["polarity_scaling"])
     x, y, w = _toxic_data(xc, corpus, xg, yg, hp, all_corpus, np.arange(len(yg)))
-    toxic = _fit(x, y, hp["toxic_C"], w)
-    question = _fit(xc, corpus["question"], hp["question_C"])
+    toxic = _fit(x, y, hp["toxic_C"], w, scaling=hp["toxic_scaling"])
+    question = _fit(xc, corpus["question"], hp["question_C"], scaling=hp["question_scaling"])
     rows, values, bias = _stack_heads(polarity, toxic, question)
 
     info = {
@@ -261,48 +339,113 @@ TASK_CALIBRATION_KEY = {"toxicity": "toxic", "question": "question"}
 TASK_C = {"polarity": "polarity_C", "toxicity": "toxic_C", "question": "question_C", "factclaiming": "toxic_C"}
 
 
-def _fit_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients (n_features, 1 or 3) and intercepts of one head.
+# Per-task options of `stormwatch train`. NB scaling raised toxicity CV on GermEval 2018 and 2021 and left
+# fact-claiming unchanged; the question head was not re-tuned, so it stays unscaled; polarity matches the shipped
+# head. The toxicity head can start from the base model's toxicity logit (transfer): the base model is trained on
+# allowed data only.
+TASK_SCALING = {"polarity": "idf", "toxicity": "nb", "question": "none", "factclaiming": "nb"}
+TASK_TRANSFER_COLUMNS = {"toxicity": [3]}
 
-    Fitted on the feature columns that occur in x only: an unused column's L2-regularised optimum is
-    exactly 0, and lbfgs over 2^19 mostly empty columns is what makes small user datasets slow.
+
+def _transfer_offset(task: str, hp: dict[str, Any], weights: np.ndarray | None, bias: np.ndarray | None,
+                     x: sp.csr_matrix) -> np.ndarray | None:
+    """The base model's logits (n, k) used as extra features, or None when transfer is off."""
+    columns = hp.get("transfer_columns", TASK_TRANSFER_COLUMNS.get(task))
+    if not columns or weights is None or not hp.get("transfer", True):
+        return None
+    return np.asarray(x @ weights[:, columns], dtype=np.float64) + bias[columns].astype(np.float64)
+
+
+def _fit_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any],
+              offset: np.ndarray | None = None) -> tuple[LinearHead, np.ndarray]:
+    """One head and the weights of the base model's logits in it (empty without transfer).
+
+    The base logits enter as extra feature columns, so the new head learns how far to trust the base
+    model; with n-gram features this is a linear model again (folded into the weights when saving).
     """
-    used = np.unique(x.indices)
-    model = LogisticRegression(C=hp[TASK_C[task]], max_iter=2000, solver="lbfgs", tol=1e-6,
-                               class_weight=hp.get("class_weight"))
-    model.fit(x[:, used], y)
-    coef = np.zeros((x.shape[1], model.coef_.shape[0]))
-    coef[used] = model.coef_.T
-    return coef, model.intercept_.copy()
+    scaling = hp.get("scaling", TASK_SCALING[task])
+    if offset is None:
+        return _fit(x, y, hp[TASK_C[task]], scaling=scaling, class_weight=hp.get("class_weight")), np.zeros(0)
+    k = offset.shape[1]
+    augmented = sp.hstack([x, sp.csr_matrix(offset)], format="csr")
+    head = _fit(augmented, y, hp[TASK_C[task]], scaling=scaling, class_weight=hp.get("class_weight"),
+                unscaled_last=k)
+    return LinearHead(head.coef[:-k], head.intercept), head.coef[-k:, 0].copy()
 
 
-def _task_scores(head: tuple[np.ndarray, np.ndarray], x: sp.csr_matrix) -> np.ndarray:
-    coef, intercept = head
-    scores = x @ coef + intercept
-    return scores[:, 0] if scores.shape[1] == 1 else scores
+def _task_scores(head: tuple[LinearHead, np.ndarray], x: sp.csr_matrix, offset: np.ndarray | None) -> np.ndarray:
+    linear, alpha = head
+    scores = linear.decision(x)
+    return scores + offset @ alpha if offset is not None else scores
 
 
 def cross_validate_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int = 5,
-                        seed: int = 0) -> np.ndarray:
+                        seed: int = 0, offset: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold decision values of one head: (n, 3) logits for polarity, (n,) scores for binary tasks."""
     oof = np.zeros((len(y), 3)) if task == "polarity" else np.zeros(len(y))
     for train_idx, test_idx in _folds(y, n_folds, seed):
-        oof[test_idx] = _task_scores(_fit_task(x[train_idx], y[train_idx], task, hp), x[test_idx])
+        part = None if offset is None else offset[train_idx]
+        head = _fit_task(x[train_idx], y[train_idx], task, hp, part)
+        oof[test_idx] = _task_scores(head, x[test_idx], None if offset is None else offset[test_idx])
     return oof
 
 
+# Regularisation grid that `stormwatch train` searches by inner CV for binary heads: users' files differ in size
+# and style, so one C chosen on GermEval 2018 does not fit all. Polarity keeps its fixed C (3 classes, CV cost).
+TASK_C_GRID = (2.0, 4.0, 16.0)
+
+
+def select_and_calibrate(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int, seed: int,
+                         offset: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray, Any]:
+    """C by cross-validation (best macro-F1 at the CV-chosen threshold), then calibration on that C's scores.
+
+    Returns the hyper-parameters with the chosen C, its out-of-fold scores and its calibration. Ties go to
+    the smaller C (stronger regularisation). hp["c_grid"] = [] or a polarity task skips the search.
+    """
+    grid = list(hp.get("c_grid", TASK_C_GRID)) if task != "polarity" else []
+    if not grid:
+        oof = cross_validate_task(x, y, task, hp, n_folds, seed, offset)
+        return hp, oof, calibrate_task(task, oof, y)
+    best = None
+    for c in sorted(grid):
+        trial = {**hp, TASK_C[task]: float(c)}
+        oof = cross_validate_task(x, y, task, trial, n_folds, seed, offset)
+        calibration = calibrate_task(task, oof, y)
+        score = germeval_macro_f1(y, predict_task(task, oof, calibration))
+        if best is None or score > best[0] + 1e-12:
+            best = (score, trial, oof, calibration)
+    return best[1], best[2], best[3]
+
+
 def calibrate_task(task: str, oof: np.ndarray, y: np.ndarray) -> Any:
-    """The default model's procedure: one softmax temperature for polarity, Platt scaling for binary heads."""
+    """One softmax temperature for polarity; Platt scaling plus a macro-F1 decision threshold for binary heads.
+
+    The threshold is chosen on the same out-of-fold scores as the calibration, so when train_task runs on
+    the training part of an outer fold it is an inner-CV choice (see benchmarks/eval_classifier.py).
+    """
     if task == "polarity":
         return round(fit_temperature(oof, y), 6)
-    return fit_platt(oof, y)
+    platt = fit_platt(oof, y)
+    return {**platt, "threshold": choose_threshold(_platt_predict(oof, platt), y)}
+
+
+def choose_threshold(probabilities: np.ndarray, y: np.ndarray) -> float:
+    """Decision threshold on calibrated probabilities that maximises GermEval macro-F1 (ties: nearest 0.5).
+
+    Probabilities stay calibrated; the threshold only matters where a hard label is needed. Macro-F1 weighs
+    the minority class as much as the majority, so its optimum usually lies below 0.5.
+    """
+    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    scores = np.array([germeval_macro_f1(y, (probabilities > t).astype(np.int64)) for t in grid])
+    best = np.flatnonzero(scores >= scores.max() - 1e-12)
+    return float(grid[best[np.argmin(np.abs(grid[best] - 0.5))]])
 
 
 def predict_task(task: str, scores: np.ndarray, calibration: Any) -> np.ndarray:
-    """Hard labels from decision values: argmax for polarity, calibrated probability > 0.5 for binary heads."""
+    """Hard labels from decision values: argmax for polarity, calibrated probability > threshold (default 0.5)."""
     if task == "polarity":
         return scores.argmax(axis=1)
-    return (_platt_predict(scores, calibration) > 0.5).astype(np.int64)
+    return (_platt_predict(scores, calibration) > calibration.get("threshold", 0.5)).astype(np.int64)
 
 
 def task_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -335,13 +478,18 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
     weights, bias = _read_weights(base, info)
     x = Featurizer(info["features"]).transform(dataset.texts)
     y = dataset.labels
+    offset = _transfer_offset(task, hp, weights, bias, x)
 
-    oof = cross_validate_task(x, y, task, hp, n_folds, seed)
-    calibration = calibrate_task(task, oof, y)
+    hp, oof, calibration = select_and_calibrate(x, y, task, hp, n_folds, seed, offset)
     metrics = task_metrics(y, predict_task(task, oof, calibration))
 
-    coef, intercept = _fit_task(x, y, task, hp)
+    head, alpha = _fit_task(x, y, task, hp, offset)
     columns = TASK_COLUMNS[task]
+    coef, intercept = head.coef, head.intercept
+    if offset is not None:  # fold the base logits into the new head: (x @ w_base + b_base) @ alpha
+        base_columns = hp.get("transfer_columns", TASK_TRANSFER_COLUMNS.get(task))
+        coef = coef + (weights[:, base_columns].astype(np.float64) @ alpha)[:, None]
+        intercept = intercept + bias[base_columns].astype(np.float64) @ alpha
     weights[:, columns] = coef.astype(np.float32)
     bias[columns] = intercept.astype(np.float32)
     rows = np.flatnonzero(np.any(weights != 0, axis=1)).astype(np.int32)
@@ -357,7 +505,11 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
                  "sha256": _sha256(data_path)},
         "base_model": {"name": info.get("name"), "version": info.get("version"), "dir": str(base)},
         "C": hp[TASK_C[task]],
+        "C_grid": list(hp.get("c_grid", TASK_C_GRID)) if task != "polarity" else None,
         "class_weight": hp.get("class_weight"),
+        "feature_scaling": hp.get("scaling", TASK_SCALING[task]),
+        "transfer": {"base_columns": [HEADS[c] for c in hp.get("transfer_columns", TASK_TRANSFER_COLUMNS[task])],
+                     "weights": [round(float(a), 6) for a in alpha]} if offset is not None else None,
         "seed": seed,
         "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
     }

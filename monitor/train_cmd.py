@@ -32,7 +32,7 @@ def train_command(task: str, data: str, fmt: str, out: str, base: str | None = N
     try:
         dataset = load_dataset(data, fmt, task)
         stderr.write(f"stormwatch train: {len(dataset)} examples from {data} ({dataset.class_counts()}), "
-                     f"training head {task!r} with 5-fold calibration ...\n")
+                     f"training head {task!r} (5-fold CV for C, calibration and threshold) ...\n")
         metrics = train_task(task, dataset, out_path, base, seed)
     except (DatasetError, ModelError) as exc:
         stderr.write(f"stormwatch train: {exc}\n")

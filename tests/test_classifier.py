@@ -227,3 +227,51 @@ def test_shipped_corpus_is_well_formed():
     assert 0.08 < corpus["toxic"].mean() < 0.2 and 0.15 < corpus["question"].mean() < 0.35
     fresh = {t.lower() for t, _ in POLARITY_CASES} | {t.lower() for t in TOXIC_CASES + QUESTION_CASES}
     assert not fresh & {t.lower() for t in corpus["texts"]}
+
+
+def test_nb_scale_favours_discriminative_columns():
+    import scipy.sparse as sp
+
+    from detectors.training import nb_scale
+
+    # column 0 occurs only in class 1; columns 1 and 2 occur equally often in both classes
+    x = sp.csr_matrix(np.array([[1, 1, 1], [1, 1, 0], [1, 1, 1], [0, 1, 1], [0, 1, 1], [0, 1, 0]], dtype=np.float32))
+    y = np.array([1, 1, 1, 0, 0, 0])
+    scale = nb_scale(x, y)
+    assert scale[0] > 2 * max(scale[1], scale[2])
+    assert scale[1] == pytest.approx(scale[2])
+
+
+def test_choose_threshold_maximises_macro_f1():
+    from detectors.training import choose_threshold, germeval_macro_f1
+
+    y = np.array([0] * 60 + [1] * 40)
+    # the positives score 0.3-0.45: a 0.5 threshold misses all of them
+    p = np.concatenate([np.linspace(0.0, 0.25, 60), np.linspace(0.3, 0.45, 40)])
+    t = choose_threshold(p, y)
+    assert 0.25 <= t < 0.3
+    assert germeval_macro_f1(y, (p > t).astype(int)) == pytest.approx(1.0)
+
+
+def test_adapt_priors_recovers_a_shifted_prior():
+    from detectors.classifier import adapt_priors
+
+    rng = np.random.default_rng(0)
+    # two classes, calibrated posteriors under a 50/50 training prior; the deployment sample is 80/20
+    y = (rng.random(4000) < 0.2).astype(int)
+    score = rng.normal(np.where(y == 1, 1.0, -1.0), 1.0)
+    p1 = 1 / (1 + np.exp(-2 * score))  # exact posterior for unit-variance Gaussians at +-1 and equal priors
+    probs = np.stack([1 - p1, p1], axis=1)
+    prior, adjusted = adapt_priors(probs, np.array([0.5, 0.5]))
+    assert abs(prior[1] - 0.2) < 0.03
+    assert adjusted.shape == probs.shape and np.allclose(adjusted.sum(axis=1), 1.0)
+    assert (adjusted.argmax(1) == y).mean() > (probs.argmax(1) == y).mean()
+
+
+def test_toxic_hard_labels_use_the_stored_threshold(clf):
+    threshold = clf.info["calibration"]["toxic"]["threshold"]
+    assert 0.05 <= threshold <= 0.95
+    scores = clf.predict(TOXIC_CASES + FRIENDLY_CASES)
+    assert scores.toxic_threshold == threshold
+    np.testing.assert_array_equal(scores.is_toxic(), scores.toxic > threshold)
+    assert scores.is_toxic()[: len(TOXIC_CASES)].all() and not scores.is_toxic()[len(TOXIC_CASES):].any()

@@ -135,6 +135,21 @@ def test_train_then_classify_with_the_new_model(tmp_path):
     assert rows[0]["question"] == pytest.approx(float(new.question[0]), abs=1e-4)
 
 
+def test_toxicity_head_transfers_from_the_base_model(tmp_path):
+    rows = ["text,toxic"] + [f"Ihr Idioten {i} seid unfähig,1" for i in range(8)] + \
+        [f"Danke für die Auskunft {i},0" for i in range(8)]
+    data = tmp_path / "tox.csv"
+    data.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    assert train_command("toxicity", str(data), "csv", str(tmp_path / "m"), None, 0, stdout=out,
+                         stderr=io.StringIO()) == 0
+    head = TextClassifier.load(tmp_path / "m").info["trained_heads"]["toxicity"]
+    # the base model's toxicity logit is a feature of the new head and is folded into its weights
+    assert head["transfer"]["base_columns"] == ["toxic"] and head["transfer"]["weights"][0] > 0
+    assert head["feature_scaling"] == "nb"
+    assert 0.05 <= TextClassifier.load(tmp_path / "m").info["calibration"]["toxic"]["threshold"] <= 0.95
+
+
 def test_train_reports_bad_data_without_traceback(tmp_path):
     data = tmp_path / "kaputt.csv"
     data.write_text("text,toxic\nHallo,1\nDu Idiot,vielleicht\n", encoding="utf-8")
