@@ -137,7 +137,12 @@ class SeasonalVolume:
     def _slots(self, t: Any) -> tuple[int, int]:
         if t is self._slot_t:
             return self._slot_pair
-        local = _epoch(t) + self.utc_offset_hours * 3600
+        # _epoch(t) inlined (once per bucket)
+        if isinstance(t, datetime):
+            epoch = (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
+        else:
+            epoch = float(t)
+        local = epoch + self.utc_offset_hours * 3600
         hour_of_week = int(local // 3600 + 72) % 168  # the Unix epoch was a Thursday; +72 h makes Monday 0
         self._slot_t, self._slot_pair = t, (hour_of_week % 24, hour_of_week)
         return self._slot_pair
@@ -161,10 +166,12 @@ class SeasonalVolume:
         hour, week_slot = self._slots(t)
         prior = self._mean * (DIURNAL_PRIOR[hour] if self.diurnal_prior else 1.0)
         shrink_day = self._per_hour  # one day of evidence weighs as much as the prior
-        day_n = min(self._day_n[hour], 10_000)
+        day_n = self._day_n[hour]
+        day_n = 10_000 if day_n > 10_000 else day_n  # min(), without the builtin call (this runs for every bucket)
         by_day = (day_n * self._day[hour] + shrink_day * prior) / (day_n + shrink_day)
         shrink_week = 2 * self._per_hour  # two weeks of the same weekday-hour before it dominates
-        week_n = min(self._week_n[week_slot], 10_000)
+        week_n = self._week_n[week_slot]
+        week_n = 10_000 if week_n > 10_000 else week_n
         return (week_n * self._week[week_slot] + shrink_week * by_day) / (week_n + shrink_week)
 
     def variance(self, expected: float) -> float:
@@ -188,20 +195,27 @@ class SeasonalVolume:
 
     def learn_one(self, x: dict[str, Any]) -> None:
         """Learn x = {"t", "value"}; a caller that has just scored x may pass {"expected"} to save recomputing it."""
+        self.learn_value(x["t"], x["value"], x["expected"] if "expected" in x else None)
+
+    def learn_value(self, t: Any, value: float, expected: float | None = None) -> None:
+        """learn_one without the bucket dict, for a caller (ScopeStormScorer) that has t and value at hand."""
         if not self._ready:
             self._build()
-        value = float(x["value"])
+        value = float(value)
         damping = 1.0
         if self._n >= 2:
-            expected = x["expected"] if "expected" in x else self.expected(x["t"])
-            spread = math.sqrt(self.variance(expected))
+            if expected is None:
+                expected = self.expected(t)
+            # variance() inlined for counts, the case every scope's volume is (this runs for every bucket)
+            spread = math.sqrt(expected + self.overdispersion * expected * expected + 0.25 if self.counts
+                               else self.variance(expected))
             residual = value - expected
             if self.robust_scale:
                 # clipped like the baseline, so an outlier moves the noise estimate by a bounded step
                 self._abs_resid += self._alpha_scale * (min(abs(residual), self.clip_z * spread) - self._abs_resid)
             else:
-                self._resid_var += self._alpha_scale * (
-                    min(residual * residual, 100 * self._resid_var + 1e-9) - self._resid_var)
+                squared, bound = residual * residual, 100 * self._resid_var + 1e-9
+                self._resid_var += self._alpha_scale * ((bound if bound < squared else squared) - self._resid_var)
             ceiling = expected + self.clip_z * spread
             floor = expected - self.clip_z * spread
             if value > ceiling:
@@ -216,20 +230,25 @@ class SeasonalVolume:
             self._resid_var = (value - self._mean) ** 2
             self._abs_resid = abs(value - self._mean)
         self._expected_t = None  # the level (above) and the means (below) change: a remembered baseline is stale
-        hour, week_slot = self._slots(x["t"])
-        self._n += 1
-        self._mean += damping * max(self._alpha_all, 1.0 / self._n) * (value - self._mean)
-        # the hour-of-day and the hour-of-week slot, inlined (this runs for every bucket): plain averaging until
-        # the EWMA window is reached, so early slots are not dominated by their first value
+        hour, week_slot = self._slots(t)
+        # below, `r if r > a else a` is max(a, r) without the builtin call (same result, ties included):
+        # this runs for every bucket of every scope
+        n = self._n = self._n + 1
+        alpha, r = self._alpha_all, 1.0 / n
+        self._mean += damping * (r if r > alpha else alpha) * (value - self._mean)
+        # the hour-of-day and the hour-of-week slot, inlined: plain averaging until the EWMA window is reached,
+        # so early slots are not dominated by their first value
         day_n, day = self._day_n, self._day
         n = day_n[hour] = day_n[hour] + 1
         if n == 1:
             day[hour] = value
         else:
-            day[hour] += damping * max(self._alpha_day, 1.0 / n) * (value - day[hour])
+            alpha, r = self._alpha_day, 1.0 / n
+            day[hour] += damping * (r if r > alpha else alpha) * (value - day[hour])
         week_n, week = self._week_n, self._week
         n = week_n[week_slot] = week_n[week_slot] + 1
         if n == 1:
             week[week_slot] = value
         else:
-            week[week_slot] += damping * max(self._alpha_week, 1.0 / n) * (value - week[week_slot])
+            alpha, r = self._alpha_week, 1.0 / n
+            week[week_slot] += damping * (r if r > alpha else alpha) * (value - week[week_slot])

@@ -101,32 +101,45 @@ class PlatformSpread:
         return second
 
     def learn_one(self, x: dict[str, Any]) -> None:
-        if self._platforms is None:
-            self._platforms = {}
-            self._alpha = 1.0 - 0.5 ** (1.0 / self.halflife_buckets)
-        counts = x.get("platforms") or {}
+        self.learn_counts(x.get("platforms") or {})
+
+    def learn_counts(self, counts: dict[str, float]) -> None:
+        """learn_one for a caller (ScopeStormScorer) that has the bucket's mentions per platform at hand."""
         platforms = self._platforms
+        if platforms is None:
+            platforms = self._platforms = {}
+            self._alpha = 1.0 - 0.5 ** (1.0 / self.halflife_buckets)
         for name in counts:
             if name not in platforms and len(platforms) < self.max_platforms:
                 platforms[name] = [0.0, 0.0, 0]
+        # this loop runs for every platform in every bucket of every scope: hence locals, no helper calls,
+        # and conditionals instead of the builtins min/max (same results, including ties)
         alpha, clip_z, warmup, over = self._alpha, self.clip_z, self.warmup_buckets, self.overdispersion
+        get = counts.get
         for name, state in platforms.items():
-            value = float(counts.get(name, 0) or 0) if counts else 0.0
+            value = float(get(name, 0) or 0) if counts else 0.0
             mean, resid_var, seen = state
             if seen < _CAP:
                 seen += 1
             if seen == 1:
                 state[0], state[2] = value, seen
                 continue
+            if not value and not mean and not resid_var:
+                # nothing seen yet and nothing now (a platform named without mentions): the update below
+                # would leave mean and variance at exactly 0.0, so only the count moves
+                state[2] = seen
+                continue
             # plain averaging until the EWMA window is reached, so a new platform is not stuck on its first value
             rate = alpha if alpha * seen >= 1.0 else 1.0 / seen
             residual = value - mean
             damping = 1.0
             if residual > 0.0 and seen > warmup:
-                # inline _noise: this loop runs for every platform in every bucket of every scope
-                ceiling = clip_z * math.sqrt(max(resid_var, mean + over * mean * mean + 0.25))
+                # _noise inlined
+                floor = mean + over * mean * mean + 0.25
+                ceiling = clip_z * math.sqrt(floor if resid_var < floor else resid_var)
                 if residual > ceiling:
                     residual, damping = ceiling, 0.1
             state[0] = mean + damping * rate * residual
-            state[1] = resid_var + rate * (min(residual * residual, 100.0 * resid_var + 1.0) - resid_var)
+            squared, bound = residual * residual, 100.0 * resid_var + 1.0
+            state[1] = resid_var + rate * ((bound if bound < squared else squared) - resid_var)
             state[2] = seen

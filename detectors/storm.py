@@ -186,6 +186,8 @@ def explain(s: dict[str, float], th: StormThresholds) -> tuple[SignalExplanation
 
 
 _NO_PLATFORMS: dict[str, int] = {}
+_new_tuple = tuple.__new__
+_new_object = object.__new__
 
 
 class _WindowEntry(NamedTuple):
@@ -272,10 +274,11 @@ class ScopeStormScorer:
         platforms = get("platforms") or _NO_PLATFORMS
         if not isinstance(platforms, dict):
             platforms = {name: 1 for name in platforms}  # only the names are known: one mention each
-        return _WindowEntry(
+        # tuple.__new__ directly: the NamedTuple's own __new__ is one more Python call on every bucket
+        return _new_tuple(_WindowEntry, (
             int(x["count"]),
             expected,
-            self.volume.variance(expected),
+            expected + self.volume.overdispersion * expected * expected + 0.25,  # SeasonalVolume.variance, inlined
             float(get("negative", 0.0)),
             float(get("positive", 0.0)),
             float(get("toxic", 0.0)),
@@ -283,7 +286,7 @@ class ScopeStormScorer:
             float(get("new_authors", 0.0)),
             float(get("duplicates", 0.0)),
             platforms,
-        )
+        ))
 
     def _expected(self, t: Any, factor: float) -> float:
         # a planned event (council live stream, election night) raises what is expected, not what is learned
@@ -298,35 +301,35 @@ class ScopeStormScorer:
         return window
 
     # -- signals -----------------------------------------------------------------------------------
-    def _volume(self, window: list[_WindowEntry]) -> dict[str, float]:
-        """Volume and negativity only: enough to rule out a surge, which is what almost every bucket needs."""
-        count = 0
-        expected = variance = negative = 0.0
-        for e in window:
-            count += e.count
-            expected += e.expected
-            variance += e.variance
-            negative += e.negative
+    def _volume(self, window: list[_WindowEntry], sums: tuple[int, float, float, float] | None = None
+                ) -> dict[str, float]:
+        """Volume and negativity only: enough to rule out a surge, which is what almost every bucket needs.
+
+        `sums` is _sums(window) when the caller has it already (the scoring path needs the count first).
+        """
+        count, expected, variance, negative = sums or _sums(window)
         share = negative / count if count else 0.0
-        usual = self.shares.usual("negative")
-        s = {
+        detector = self.shares.detectors["negative"]
+        usual = detector.usual_share
+        buckets = len(window)
+        th = self.thresholds
+        # the negative share's surprise is needed only where the share clears the floor and the lift
+        if count and share >= max(th.negative_share_min, usual + th.negative_share_lift):
+            negative_z = detector.z_of(negative, count, buckets)
+        else:
+            negative_z = 0.0
+        return {
             "count": float(count),
             "expected": expected,
-            "volume_ratio": count / max(expected, 0.5),
+            "volume_ratio": count / (0.5 if expected < 0.5 else expected),  # max(expected, 0.5) without the call
             "volume_z": (count - expected) / math.sqrt(variance) if self.volume.n_observations >= 2 else 0.0,
             "negative_share": share,
             "usual_negative_share": usual,
             "bucket_count": float(window[-1].count),
-            "window_buckets": float(len(window)),
-            "window_minutes": len(window) * self.bucket_seconds / 60.0,
+            "window_buckets": float(buckets),
+            "window_minutes": buckets * self.bucket_seconds / 60.0,
+            "negative_z": negative_z,
         }
-        th = self.thresholds
-        # the negative share's surprise is needed only where the share clears the floor and the lift
-        if count and share >= max(th.negative_share_min, usual + th.negative_share_lift):
-            s["negative_z"] = self.shares.detectors["negative"].z_of(negative, count, len(window))
-        else:
-            s["negative_z"] = 0.0
-        return s
 
     def _full(self, window: list[_WindowEntry], s: dict[str, float]) -> dict[str, float]:
         """Add every detector's reading to the volume signals: only for windows that surge."""
@@ -351,15 +354,24 @@ class ScopeStormScorer:
         s["spread_z"], s["spread_count"], s["spread_expected"] = spread_z, spread_count, spread_expected
         return s
 
-    def _judge(self, window: list[_WindowEntry], factor: float) -> StormReading:
-        s = self._volume(window)
-        if _surge(s, self.thresholds):
-            s = self._full(window, s)
-        level, kind, reason = storm_level(s, self.thresholds) if "platforms" in s else _calm_level(s, self.thresholds)
+    def _judge(self, window: list[_WindowEntry], factor: float,
+               sums: tuple[int, float, float, float] | None = None) -> StormReading:
+        s = self._volume(window, sums)
+        th = self.thresholds
+        if (s["count"] >= th.min_count and s["volume_z"] >= th.min_z
+                and s["volume_ratio"] >= th.volume_ratio_levels[0]):  # _surge(s, th), inlined
+            level, kind, reason = storm_level(self._full(window, s), th)
+        elif (s["negative_z"] >= th.negative_z and s["count"] >= max(2, th.min_count // 2)
+              and s["negative_share"] >= max(th.negative_share_min, s["usual_negative_share"] + th.negative_share_lift)):
+            # _calm_level inlined, cheapest test first: negative_z is 0 unless the share clears floor and lift
+            level, kind, reason = 1, "calm", "Kritik gehäuft, Menge unter der Sturmschwelle"
+        else:
+            level, kind, reason = 0, "calm", "ruhig"
         if factor != 1.0:
             s["planned_factor"] = factor
             reason += f" (geplantes Ereignis: {factor:g}-faches Volumen erwartet)"
-        return StormReading(level, kind, s, reason, window[-1].expected, window[-1])
+        current = window[-1]
+        return _reading(level, kind, s, reason, current.expected, current)
 
     def signals(self, x: dict[str, Any], window_buckets: int | None = None) -> dict[str, float]:
         """All signals over bucket x and the `window_buckets - 1` buckets learned before it."""
@@ -376,22 +388,34 @@ class ScopeStormScorer:
     # -- the detector contract -----------------------------------------------------------------------
     def score_one(self, x: dict[str, Any]) -> StormReading:
         """The more severe of two views: the last bucket alone (fast onset) and the window (small counts)."""
-        current = self._current(x)
-        return self._score(current, x.get("planned_factor", 1.0))
+        factor = x.get("planned_factor", 1.0)
+        volume = self.volume
+        # _expected inlined: a planned event raises what is expected, not what is learned
+        expected = factor * volume.expected(x["t"]) if volume.n_observations else 0.0
+        return self._score(self._entry(x, expected), factor)
 
     def _score(self, current: _WindowEntry, factor: float) -> StormReading:
-        window = self._window_with(current, self.window_buckets)
+        window = list(self._window)
+        if len(window) >= self.window_buckets:  # the deque holds window_buckets entries: keep the last size - 1
+            del window[: len(window) - self.window_buckets + 1]
+        window.append(current)
+        # _sums inlined (every bucket): the count decides first whether anything else is needed
         count = 0
+        expected = variance = negative = 0.0
         for e in window:
             count += e.count
+            expected += e.expected
+            variance += e.variance
+            negative += e.negative
+        sums = count, expected, variance, negative
         if count < self._quiet_below:
             # most buckets are quiet (nights, small scopes): no level is possible, skip the signal set
-            expected = sum(e.expected for e in window)
-            quiet = {"count": float(count), "expected": expected, "volume_ratio": count / max(expected, 0.5)}
-            return StormReading(0, "calm", quiet, "ruhig", current.expected, current)
-        if not self.warmed_up():
-            return StormReading(0, "calm", self._volume(window), "Einlernphase", current.expected, current)
-        best = self._judge(window, factor)
+            quiet = {"count": float(count), "expected": expected,
+                     "volume_ratio": count / (0.5 if expected < 0.5 else expected)}
+            return _reading(0, "calm", quiet, "ruhig", current.expected, current)
+        if self._buckets_seen < self._warm_after:  # not warmed_up()
+            return _reading(0, "calm", self._volume(window, sums), "Einlernphase", current.expected, current)
+        best = self._judge(window, factor, sums)
         if self.window_buckets > 1 and self._may_beat(current, best.level):
             candidate = self._judge([current], factor)
             if candidate.level > best.level:
@@ -416,7 +440,8 @@ class ScopeStormScorer:
         a test holds it to giving exactly what score_one + learn_one give.
         """
         expected = self._expected(t, planned_factor)
-        entry = _WindowEntry(0, expected, self.volume.variance(expected), 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, _NO_PLATFORMS)
+        entry = _new_tuple(_WindowEntry, (0, expected, self.volume.variance(expected),
+                                          0.0, 0.0, 0.0, 0.0, 0.0, 0.0, _NO_PLATFORMS))
         reading = self._score(entry, planned_factor)
         self._learn(t, entry, planned_factor, stormy=reading.level >= 2)
         return reading
@@ -432,21 +457,37 @@ class ScopeStormScorer:
         self._learn(x["t"], entry, factor, stormy=reading is not None and reading.level >= 2)
 
     def _learn(self, t: Any, entry: _WindowEntry, factor: float, stormy: bool) -> None:
+        count = entry.count
         # the baseline learns the planned event's volume scaled back to a normal day, so the next
         # live stream is still judged against its own plan and an ordinary evening stays ordinary
-        self.volume.learn_one({"t": t, "value": entry.count / factor, "expected": entry.expected / factor})
-        self.spread.learn_one({"platforms": entry.platforms})
+        self.volume.learn_value(t, count / factor, entry.expected / factor)
+        self.spread.learn_counts(entry.platforms)
         self._window.append(entry)
         if self._buckets_seen < self._warm_after:  # only the warm-up needs counting: state stays bounded
             self._buckets_seen += 1
-        if entry.count and not stormy and factor == 1.0:
+        if count and not stormy and factor == 1.0:
             # in ShareSet's field order: negative, toxic, questions, positive, new_authors, duplicates
-            self.shares.add(entry.count, (entry.negative, entry.toxic, entry.questions, entry.positive,
-                                          entry.new_authors, entry.duplicates))
+            self.shares.add(count, (entry.negative, entry.toxic, entry.questions, entry.positive,
+                                    entry.new_authors, entry.duplicates))
 
 
-def _calm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str]:
-    """storm_level for a window without a surge: the volume and negativity readings suffice."""
-    if _hostile(s, th) and s["count"] >= max(2, th.min_count // 2):
-        return 1, "calm", "Kritik gehäuft, Menge unter der Sturmschwelle"
-    return 0, "calm", "ruhig"
+def _sums(window: list[_WindowEntry]) -> tuple[int, float, float, float]:
+    """count, expected, variance and negative summed over the window, in window order (as the readings add them)."""
+    count = 0
+    expected = variance = negative = 0.0
+    for e in window:
+        count += e.count
+        expected += e.expected
+        variance += e.variance
+        negative += e.negative
+    return count, expected, variance, negative
+
+
+def _reading(level: int, kind: str, signals: dict[str, float], reason: str, expected: float,
+             entry: _WindowEntry) -> StormReading:
+    """StormReading(...) without the frozen dataclass's __init__, which pays one object.__setattr__ per field;
+    every bucket of every scope makes one, so the fields go straight into the instance dict."""
+    reading = _new_object(StormReading)
+    reading.__dict__.update(level=level, kind=kind, signals=signals, reason=reason, bucket_expected=expected,
+                            entry=entry)
+    return reading
