@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import pickle
 import platform
@@ -29,6 +28,7 @@ from detectors.seasonal import SeasonalVolume  # noqa: E402
 from detectors.shares_surprise import NewAuthorSurge, ShareSet, ShareSurprise  # noqa: E402
 from detectors.spread import PlatformSpread  # noqa: E402
 from detectors.storm import ScopeStormScorer  # noqa: E402
+from monitor.demo.sampling import poisson  # noqa: E402
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)
 WORDS = (
@@ -52,17 +52,6 @@ SEPARATE = [name for name in DETECTORS if name != "ShareSet (6 shares)"]
 WHOLE_SET = "ScopeStormScorer (whole set)"
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
-    if lam > 30:
-        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
 def make_stream(n: int, busy: bool, seed: int = 1) -> list[dict]:
     """5-minute buckets of one scope: a day-night rhythm (many empty night buckets), or always busy."""
     rng = random.Random(seed)
@@ -70,7 +59,7 @@ def make_stream(n: int, busy: bool, seed: int = 1) -> list[dict]:
     for i in range(n):
         t = T0 + timedelta(minutes=5 * i)
         lam = 25.0 if busy else (6.0 if 8 <= t.hour < 21 else 0.4)
-        count = _poisson(rng, lam)
+        count = poisson(rng, lam)
         fb = sum(rng.random() < 0.6 for _ in range(count))
         ig = sum(rng.random() < 0.6 for _ in range(count - fb))
         platforms = {name: c for name, c in (("facebook", fb), ("instagram", ig), ("x", count - fb - ig)) if c}

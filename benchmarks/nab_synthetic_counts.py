@@ -23,19 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.nab import probation_length  # noqa: E402
 from monitor.series import ALERT_SCORE, detect_series  # noqa: E402
+from monitor.demo.sampling import poisson  # noqa: E402
 
 T0 = datetime(2015, 2, 26, tzinfo=timezone.utc)
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    if lam > 30:
-        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def make_stream(seed: int, weeks: int, bursts: bool):
@@ -61,7 +51,7 @@ def make_stream(seed: int, weeks: int, bursts: bool):
         if i in burst_at:
             lam *= rng.uniform(4.0, 10.0)
         lam *= rng.gammavariate(shape, 1.0 / shape)
-        rows.append((t.strftime("%Y-%m-%d %H:%M:%S"), t, float(_poisson(rng, lam))))
+        rows.append((t.strftime("%Y-%m-%d %H:%M:%S"), t, float(poisson(rng, lam))))
     return rows, burst_at, starts
 
 

@@ -1,6 +1,5 @@
 """One conformance test for every per-bucket detector, then focused tests of each one's own promise."""
 
-import math
 import pickle
 import random
 from datetime import datetime, timedelta, timezone
@@ -12,6 +11,7 @@ from detectors.copypaste import CopyPasteCampaign, count_near_duplicates
 from detectors.seasonal import SeasonalVolume
 from detectors.shares_surprise import NewAuthorSurge, ShareSet, ShareSurprise
 from detectors.spread import PlatformSpread
+from monitor.demo.sampling import poisson
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
 WORDS = (
@@ -20,18 +20,9 @@ WORDS = (
 ).split()
 
 
-def _poisson(rng, lam):
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
 def _calm_count(i, rng, scale=1.0):
     hour = (i // 12) % 24
-    return _poisson(rng, (6 if 8 <= hour < 21 else 0.4) * scale)
+    return poisson(rng, (6 if 8 <= hour < 21 else 0.4) * scale)
 
 
 def _share_bucket(field, usual):

@@ -1,7 +1,6 @@
 """Detectors: one conformance check for all, then the seasonal baseline and the storm-level mapping."""
 
 import copy
-import math
 import pickle
 import random
 from datetime import datetime, timedelta, timezone
@@ -11,23 +10,14 @@ import pytest
 from detectors.base import AnomalyDetector
 from detectors.seasonal import SeasonalVolume, z_to_score
 from detectors.storm import ScopeStormScorer, StormThresholds, explain, storm_level
+from monitor.demo.sampling import poisson
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
 
 
 def _calm_count(t, rng, scale=1.0):
     base = 6 if 8 <= t.hour < 21 else 0.4
-    return _poisson(rng, base * scale)
-
-
-def _poisson(rng, lam):
-    # Knuth's method; lam is small here
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
+    return poisson(rng, base * scale)
 
 
 DETECTORS = [

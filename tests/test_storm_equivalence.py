@@ -25,6 +25,7 @@ from detectors.shares_surprise import _CAP, _EPS, SHARE_FIELDS, ShareSurprise, u
 from detectors.spread import PlatformSpread
 from detectors.storm import ScopeStormScorer, StormReading, StormThresholds, _surge, explain, storm_level
 from detectors.storm import _hostile
+from monitor.demo.sampling import poisson
 
 T0 = datetime(2026, 3, 2, tzinfo=timezone.utc)  # a Monday
 
@@ -263,17 +264,6 @@ class ReferenceScorer:
 # ---- streams -----------------------------------------------------------------------------------------------
 
 
-def _poisson(rng: random.Random, lam: float) -> int:
-    if lam > 30:
-        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
-
-
 # extra mentions' shares per episode kind: negative, toxic, questions, positive, new authors, duplicates
 EPISODES = {
     "hostile": (0.85, 0.4, 0.05, 0.02, 0.9, 0.01),
@@ -292,7 +282,7 @@ def _stream(n: int, busy: bool, seed: int) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
         t = T0 + timedelta(minutes=5 * i)
-        count = _poisson(rng, 25.0 if busy else (6.0 if 8 <= t.hour < 21 else 0.4))
+        count = poisson(rng, 25.0 if busy else (6.0 if 8 <= t.hour < 21 else 0.4))
         shares = [rng.uniform(0.15, 0.35), rng.uniform(0.0, 0.06), rng.uniform(0.1, 0.2), rng.uniform(0.1, 0.3),
                   0.35, 0.05]
         hits = [count * share for share in shares]
