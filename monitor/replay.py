@@ -13,7 +13,8 @@ from typing import IO, Callable, Iterable, Iterator
 from monitor.collectors import RawRecord, read_records
 from monitor.normalise import InputError, parse_created_at
 from monitor.config import Settings
-from monitor.domain import AlertEvent, RejectedInput
+from monitor.aggregate import ClosedBucket
+from monitor.domain import AlertEvent, RejectedInput, StormAssessment
 from monitor.pipeline import PipelineStats, build_pipeline
 from monitor.playbooks import load_playbooks
 from monitor.storage import Store
@@ -57,6 +58,7 @@ def replay(
     progress_label: str = "Replay",
     input_format: str | None = None,
     on_rejected: Callable[[RejectedInput], None] | None = None,
+    on_bucket: Callable[[ClosedBucket, StormAssessment], None] | None = None,
 ) -> ReplayResult:
     """Run the chain on one file; notification is the caller's `on_event` (a backtest only writes events)."""
     started = time.perf_counter()
@@ -69,7 +71,8 @@ def replay(
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
     try:
-        pipeline = build_pipeline(settings, store, playbooks, on_event=on_event, on_rejected=on_rejected)
+        pipeline = build_pipeline(settings, store, playbooks, on_event=on_event, on_rejected=on_rejected,
+                                  on_bucket=on_bucket)
         ordered = in_event_time_order(list(read_records(input_path, input_format)), pipeline.bucketer.lateness)
         records = _progress(iter(ordered), progress, len(ordered), progress_label)
         events = sum(1 for _ in pipeline.feed(records))
