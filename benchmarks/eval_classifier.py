@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -44,14 +44,92 @@ def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: in
     corpus_sha = _sha(corpus_path)  # before reading: the corpus is being extended while people work
     corpus = training.load_corpus(corpus_path)
     texts, yg = training.load_germeval2018(GE2018)
-    xc, xg = featurizer.transform(corpus["texts"]), featurizer.transform(texts)
-    oof = training.cross_validate(xc, corpus, xg, yg, hp, folds, seed)
+    xc, xg, binary, _ = training.chunked_views(featurizer, corpus["texts"], texts, hp)
+    oof = training.cross_validate(xc, corpus, xg, yg, hp, folds, seed, binary)
     platt = training.fit_platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
                                np.concatenate([yg, corpus["toxic"]]))
     predicted = training.predict_task("toxicity", oof["toxic_germeval"], platt)
     return {"benchmark": "germeval2018_coarse", "pipeline": "shipped toxicity head (GE2018 folds + corpus)",
             "protocol": f"{folds}-fold CV, seed {seed}", "n": len(yg), "corpus_rows": len(corpus["texts"]),
             "corpus_sha256": corpus_sha, **_binary_result(yg, predicted)}
+
+
+def _synthetic_documents(indices: np.ndarray, rng: np.random.Generator, lo: int = 4, hi: int = 12) -> list[np.ndarray]:
+    """Random groups of lo..hi held-out texts (each group becomes one long document)."""
+    order = rng.permutation(indices)
+    groups, start = [], 0
+    while start + lo <= len(order):
+        k = int(rng.integers(lo, hi + 1))
+        groups.append(order[start:start + k])
+        start += k
+    return groups
+
+
+def eval_synthetic_long(corpus_path: pathlib.Path, folds: int, seed: int, texts_per_document=(4, 12)) -> dict[str, Any]:
+    """Long documents built from held-out corpus texts: whole-text scoring (model 0.2.0) versus chunked scoring.
+
+    Per CV fold, the polarity and toxicity heads are trained as in train_default_model on the training texts;
+    texts_per_document random held-out texts (4-12: ~500 characters; 15-30: ~1,500) are concatenated into one
+    document. Polarity label: the most frequent polarity of its texts (documents with a tie are skipped); toxicity
+    label: any toxic text (documents of one class only are too easy: every scoring gets them right). Scored whole,
+    in chunks of the shipped size (the longest corpus text) and in 280-character chunks (sentence-sized, tweet
+    length), each with the shipped combination rule; toxicity also with the mean instead of the max. The sentence
+    ends of these documents fall between the original texts, which favours chunking: this checks the
+    construction (length drift, mean vs max), it is not a realistic benchmark. No GermEval 2017 is used.
+    """
+    hp = dict(training.HYPERPARAMS)
+    featurizer = Featurizer(DEFAULT_FEATURES)
+    corpus = training.load_corpus(corpus_path)
+    g_texts, yg = training.load_germeval2018(GE2018)
+    chunk_chars = training.resolve_chunk_chars(hp, corpus["texts"])
+    xc = training.featurize_chunked(featurizer, corpus["texts"], chunk_chars)
+    xg = training.featurize_chunked(featurizer, g_texts, chunk_chars)
+    strata = training._merge_rare(corpus["polarity"] * 4 + corpus["toxic"] * 2 + corpus["question"], folds)
+    rng = np.random.default_rng(seed)
+    sizes = {"whole": 0, f"chunks_{chunk_chars}": chunk_chars, "chunks_280": 280}
+    pol = {"y": [], **{name: [] for name in sizes}}
+    tox = {"y": [], **{name: [] for name in sizes}, "chunks_280_mean": []}
+    for (c_train, c_test), (g_train, _) in zip(training._folds(strata, folds, seed), training._folds(yg, folds, seed)):
+        x, y, w = training._polarity_data(xc, corpus, xg, yg, hp, c_train)
+        pol_head = training._fit(x, y, hp["polarity_C"], w, scaling=hp["polarity_scaling"])
+        x, y, w = training._toxic_data(xc, corpus, xg, yg, hp, c_train, g_train)
+        tox_head = training._fit(x, y, hp["toxic_C"], w, scaling=hp["toxic_scaling"])
+        tox_docs = _synthetic_documents(c_test, rng, *texts_per_document)
+        pol_docs = []
+        for g in tox_docs:
+            counts = np.bincount(corpus["polarity"][g], minlength=3)
+            if (counts == counts.max()).sum() == 1:
+                pol_docs.append((g, int(counts.argmax())))
+        pol["y"] += [c for _, c in pol_docs]
+        tox["y"] += [int(corpus["toxic"][g].max()) for g in tox_docs]
+        pol_texts = [" ".join(corpus["texts"][i] for i in g) for g, _ in pol_docs]
+        tox_texts = [" ".join(corpus["texts"][i] for i in g) for g in tox_docs]
+        for name, size in sizes.items():
+            docs = training.featurize_chunked(featurizer, pol_texts, size)
+            pol[name] += list(docs.decision(pol_head, np.arange(len(pol_texts)), training.POLARITY_COMBINE).argmax(axis=1))
+            docs = training.featurize_chunked(featurizer, tox_texts, size)
+            tox[name] += list(docs.decision(tox_head, np.arange(len(tox_texts)), training.TOXIC_COMBINE))
+            if size == 280:
+                tox["chunks_280_mean"] += list(docs.decision(tox_head, np.arange(len(tox_texts)), ("mean",)))
+    y = np.array(pol["y"])
+    r = lambda v: round(float(v), 4)  # noqa: E731
+    lo, hi = texts_per_document
+    result = {"benchmark": "synthetic_long_documents", "pipeline": f"{lo}-{hi} held-out corpus texts, shipped chunking",
+              "protocol": f"{folds}-fold CV on the corpus, seed {seed}", "n": len(y), "n_toxicity_documents": len(tox["y"]),
+              "mean_chars": r(np.mean([len(" ".join(corpus["texts"][i] for i in g)) for g, _ in pol_docs]))}
+    for name in sizes:
+        p = np.array(pol[name])
+        result[f"polarity_{name}"] = {"macro_f1": r(f1_score(y, p, average="macro")), "accuracy": r(accuracy_score(y, p)),
+                                      "predicted_share": [r(v) for v in np.bincount(p, minlength=3) / len(p)]}
+    result["toxicity_auc"] = {name: r(roc_auc_score(tox["y"], tox[name])) for name in tox if name != "y"}
+    result["toxicity_positive_share"] = r(np.mean(tox["y"]))
+    # The table lists the polarity scores of the shipped rule; the JSON line has all variants.
+    shipped = np.array(pol[f"chunks_{chunk_chars}"])
+    result.update(germeval_macro_f1=r(training.germeval_macro_f1(y, shipped)),
+                  macro_f1=result[f"polarity_chunks_{chunk_chars}"]["macro_f1"],
+                  accuracy=result[f"polarity_chunks_{chunk_chars}"]["accuracy"],
+                  majority_micro_f1=r(np.bincount(y).max() / len(y)))
+    return result
 
 
 def nested_cv_predictions(x, y: np.ndarray, task: str, hp: dict[str, Any], folds: int, seed: int,
@@ -152,10 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--model", default=str(default_model_dir()), help="model for the GermEval 2017 test")
     parser.add_argument("--corpus", default=str(training.DEFAULT_CORPUS))
-    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2017"], action="append",
+    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2017", "longdocs"], action="append",
                         help="run only these benchmarks (repeatable)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["ge2018", "ge2021", "ge2017"])
+    wanted = set(args.only or ["ge2018", "ge2021", "ge2017", "longdocs"])
     jobs = []
     if "ge2018" in wanted:
         jobs.append(lambda: eval_ge2018_shipped_pipeline(pathlib.Path(args.corpus), args.folds, args.seed))
@@ -166,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         for task, name in (("toxicity", "germeval2021_toxic"), ("factclaiming", "germeval2021_factclaiming")):
             jobs.append(lambda task=task, name=name: eval_cv_task(GE2021, "germeval2021", task, name, args.folds, args.seed,
                                                                         base_dir=pathlib.Path(args.model)))
+    if "longdocs" in wanted:
+        for k in ((4, 12), (15, 30)):
+            jobs.append(lambda k=k: eval_synthetic_long(pathlib.Path(args.corpus), args.folds, args.seed, k))
     if "ge2017" in wanted:
         jobs.append(lambda: eval_ge2017_dev(pathlib.Path(args.model)))
         jobs.append(lambda: eval_ge2017_dev_prior_adapted(pathlib.Path(args.model)))

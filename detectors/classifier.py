@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from detectors.textfeatures import Featurizer
+from detectors.textfeatures import Featurizer, split_chunks
 
 POLARITY_LABELS = ("negative", "neutral", "positive")
 # Column order of the stored weight matrix: three polarity logits, then one logit per binary head.
@@ -91,6 +91,35 @@ def adapt_priors(probabilities: np.ndarray, train_prior: np.ndarray, *, max_iter
     return prior, adjusted
 
 
+# How the chunk logits of a long text combine into the text's logits, per column in HEADS order, fixed before
+# any evaluation: polarity is the stance of the whole text, so its chunks' logits are averaged (a long neutral
+# report with one critical sentence stays mostly neutral); a text is toxic, or asks a question, if any part of
+# it does (the GermEval 2018 and corpus labels mean exactly that), so the binary heads take the largest chunk logit.
+CHUNK_COMBINE = ("mean", "mean", "mean", "max", "max")
+
+
+def combine_chunks(z: np.ndarray, owner: np.ndarray, combine: Sequence[str] = CHUNK_COMBINE) -> np.ndarray:
+    """Per-text logits from per-chunk logits z (n_chunks, k) or (n_chunks,).
+
+    owner: the text index of each chunk, non-decreasing (a text's chunks are contiguous); the result has one
+    row per distinct owner, in order. combine: "mean" or "max" per column.
+    """
+    z = np.asarray(z)
+    flat = z.ndim == 1
+    z2 = z[:, None] if flat else z
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    counts = np.diff(np.r_[starts, len(owner)])
+    out = np.empty((len(starts), z2.shape[1]), dtype=z2.dtype)
+    for col, rule in enumerate(combine[: z2.shape[1]]):
+        if rule == "mean":
+            out[:, col] = np.add.reduceat(z2[:, col], starts) / counts
+        elif rule == "max":
+            out[:, col] = np.maximum.reduceat(z2[:, col], starts)
+        else:
+            raise ValueError(f"unknown chunk combination {rule!r}, expected mean or max")
+    return out[:, 0] if flat else out
+
+
 def _check_texts(texts: Sequence[str]) -> list[str]:
     # A bare string is a Sequence too; classifying its characters one by one is never what the caller meant.
     if isinstance(texts, (str, bytes)):
@@ -124,6 +153,15 @@ class TextClassifier:
         self._temperature = float(calibration["polarity_temperature"])
         self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
         self._toxic_threshold = float(calibration["toxic"].get("threshold", 0.5))
+        # Models written before chunked scoring have no "inference" block and score whole texts.
+        inference = info.get("inference", {})
+        # chunk_chars: per column in HEADS order, the length above which a text is scored in chunks (0: never).
+        self._chunk_chars = np.array(inference.get("chunk_chars", [0] * len(HEADS)), dtype=np.int64)
+        self._combine = tuple(inference.get("chunk_combine", CHUNK_COMBINE))
+        if len(self._combine) != len(HEADS) or not set(self._combine) <= {"mean", "max"}:
+            raise ValueError(f"inference.chunk_combine must give mean or max for each of {HEADS}")
+        if self._chunk_chars.shape != (len(HEADS),):
+            raise ValueError(f"inference.chunk_chars must give one length per head of {HEADS}")
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None) -> "TextClassifier":
@@ -139,11 +177,30 @@ class TextClassifier:
     def info(self) -> dict:
         return self._info
 
+    @property
+    def toxic_threshold(self) -> float:
+        """Stored decision threshold on the calibrated toxic probability (0.5 if the model has none)."""
+        return self._toxic_threshold
+
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Uncalibrated linear scores, shape (n, 5) in HEADS order."""
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, len(HEADS)), dtype=np.float32)
+        z = self._linear(texts)
+        # Texts longer than a head's chunk size get that head's logits from their chunks instead, so no head
+        # scores a piece longer than it learned from. Only the long texts are featurised a second time.
+        for size in np.unique(self._chunk_chars[self._chunk_chars > 0]):
+            long_idx = [i for i, text in enumerate(texts) if len(text) > size]
+            if not long_idx:
+                continue
+            chunks, owner = split_chunks([texts[i] for i in long_idx], int(size))
+            columns = np.flatnonzero(self._chunk_chars == size)
+            combined = combine_chunks(self._linear(chunks), owner, self._combine)
+            z[np.ix_(long_idx, columns)] = combined[:, columns]
+        return z
+
+    def _linear(self, texts: list[str]) -> np.ndarray:
         xw, xc = self._featurizer.transform_parts(texts)
         return (xw @ self._w_word) + (xc @ self._w_char) + self._bias
 

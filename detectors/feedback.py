@@ -137,6 +137,8 @@ class AdaptiveClassifier:
         return TextScores(
             negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
             toxic=_sigmoid(u[:, 3]).astype(np.float32), question=_sigmoid(u[:, 4]).astype(np.float32),
+            # Hard toxic labels keep the base model's stored threshold, as TextClassifier.predict does.
+            toxic_threshold=self.base.toxic_threshold,
         )
 
     # -- learning ------------------------------------------------------------------------------------

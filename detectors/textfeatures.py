@@ -87,6 +87,59 @@ def meta_tokens(text: str) -> str:
     return " ".join(tokens)
 
 
+# Long texts are scored as chunks no longer than the training texts (see split_chunks).
+_SENTENCE_END = re.compile(r"(?<=[.!?\u2026])\s+|\s*\n\s*")
+
+
+def _pack(pieces: list[str], max_chars: int) -> list[str]:
+    """Greedily joins consecutive pieces (sentences or words) into chunks of at most max_chars characters."""
+    chunks, current = [], ""
+    for piece in pieces:
+        if current and len(current) + 1 + len(piece) > max_chars:
+            chunks.append(current)
+            current = piece
+        else:
+            current = f"{current} {piece}" if current else piece
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def chunk_text(text: str, max_chars: int) -> list[str]:
+    """Sentence-aligned chunks of at most max_chars characters (a longer sentence is cut at spaces).
+
+    Only the first MAX_CHARS characters count, as for an unchunked text. A text that fits is its own
+    single chunk, so short texts are scored exactly as before.
+    """
+    text = text[:MAX_CHARS]
+    if len(text) <= max_chars:
+        return [text]
+    pieces = []
+    for sentence in _SENTENCE_END.split(text):
+        if len(sentence) <= max_chars:
+            pieces.append(sentence)
+        else:
+            # A word longer than max_chars stays whole: an oversized chunk is harmless, losing text is not.
+            pieces.extend(_pack(sentence.split(), max_chars))
+    return _pack([p for p in pieces if p], max_chars) or [text]
+
+
+def split_chunks(texts: Sequence[str], max_chars: int) -> tuple[list[str], np.ndarray | None]:
+    """All chunks of a batch in text order and, per chunk, the index of its text.
+
+    Returns (texts, None) when no text is longer than max_chars (or max_chars <= 0: no chunking), the
+    common case for comment streams, so callers can skip the recombination.
+    """
+    if max_chars <= 0 or all(len(t) <= max_chars for t in texts):
+        return list(texts), None
+    chunks, owner = [], []
+    for i, text in enumerate(texts):
+        parts = chunk_text(text, max_chars) if len(text) > max_chars else [text]
+        chunks.extend(parts)
+        owner.extend([i] * len(parts))
+    return chunks, np.asarray(owner, dtype=np.int64)
+
+
 def _bucket(h: np.ndarray, seed: int, bits: int) -> np.ndarray:
     """Multiply-shift hashing: the top bits of (h ^ seed) * odd constant index the bucket."""
     return (((h ^ np.uint32(seed)) * _GOLDEN) >> np.uint32(32 - bits)).astype(np.int32)

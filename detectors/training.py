@@ -20,10 +20,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from sklearn.model_selection import StratifiedKFold
 
-from detectors.classifier import FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier
-from detectors.textfeatures import DEFAULT_FEATURES, Featurizer
+from detectors.classifier import CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier, combine_chunks
+from detectors.textfeatures import DEFAULT_FEATURES, MAX_CHARS, Featurizer, split_chunks
 
-MODEL_VERSION = "0.2.0"
+MODEL_VERSION = "0.3.0"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = pathlib.Path(__file__).resolve().parent / "data" / "comments_de.tsv"
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
@@ -39,6 +39,13 @@ HYPERPARAMS: dict[str, Any] = {
     "toxic_corpus_weight": 2.0,
     "polarity_add_offense_as_negative": False,
     "offense_negative_weight": 0.3,
+    # Polarity: texts longer than this many characters are scored (and trained on) as sentence-aligned chunks of
+    # at most this size; "longest_corpus_text": the length of the longest corpus text, so the head never scores
+    # a piece longer than anything it was trained on; an int fixes it; 0 scores whole texts (model 0.2.0).
+    "chunk_chars": "longest_corpus_text",
+    # Toxicity and question ("does any part of the text ...?"): scored as the max over chunks of at most this
+    # many characters (tweet length; the heads are still trained on whole texts). 0: same as chunk_chars.
+    "binary_chunk_chars": 280,
 }
 
 
@@ -150,31 +157,99 @@ def _decision(model: LinearHead, x: sp.csr_matrix) -> np.ndarray:
     return model.decision(x)
 
 
+@dataclass(frozen=True)
+class Chunked:
+    """Features of a text collection with one row per chunk (a short text is one chunk).
+
+    Training uses every chunk of a training text with the text's label and weight 1/(its number of chunks),
+    so each text counts once; scoring combines a text's chunk logits as TextClassifier does.
+    """
+
+    x: sp.csr_matrix
+    owner: np.ndarray  # text index per row, non-decreasing
+    weight: np.ndarray  # 1 / number of chunks of the row's text
+
+    def rows(self, docs: np.ndarray) -> np.ndarray:
+        return np.flatnonzero(np.isin(self.owner, docs))
+
+    def decision(self, model: LinearHead, docs: np.ndarray, combine: Sequence[str]) -> np.ndarray:
+        """Per-text scores for the texts `docs` (sorted ascending), chunk logits combined per column."""
+        r = self.rows(docs)
+        return combine_chunks(model.decision(self.x[r]), self.owner[r], combine)
+
+
+def resolve_chunk_chars(hp: dict[str, Any], corpus_texts: Sequence[str]) -> int:
+    """The chunk size in characters that hp["chunk_chars"] stands for (see HYPERPARAMS)."""
+    value = hp["chunk_chars"]
+    if value == "longest_corpus_text":
+        return max((len(t[:MAX_CHARS]) for t in corpus_texts), default=0)
+    return int(value)
+
+
+def chunk_sizes(hp: dict[str, Any], corpus_texts: Sequence[str]) -> list[int]:
+    """Chunk size per column in HEADS order (stored as inference.chunk_chars in model.json)."""
+    polarity = resolve_chunk_chars(hp, corpus_texts)
+    binary = int(hp.get("binary_chunk_chars", 0)) or polarity
+    return [polarity] * 3 + [binary] * 2
+
+
+def chunked_views(featurizer: Featurizer, corpus_texts: Sequence[str], g_texts: Sequence[str], hp: dict[str, Any]):
+    """Training/polarity features of corpus and GermEval texts, plus the binary heads' scoring features if their
+    chunk size differs (else None). Returns (xc, xg, binary, sizes)."""
+    sizes = chunk_sizes(hp, corpus_texts)
+    xc = featurize_chunked(featurizer, corpus_texts, sizes[0])
+    xg = featurize_chunked(featurizer, g_texts, sizes[0])
+    binary = None
+    if sizes[3] != sizes[0]:
+        binary = (featurize_chunked(featurizer, corpus_texts, sizes[3]), featurize_chunked(featurizer, g_texts, sizes[3]))
+    return xc, xg, binary, sizes
+
+
+def featurize_chunked(featurizer: Featurizer, texts: Sequence[str], chunk_chars: int) -> Chunked:
+    chunks, owner = split_chunks(list(texts), int(chunk_chars))
+    if owner is None:
+        owner = np.arange(len(chunks))
+    counts = np.bincount(owner, minlength=len(texts))
+    return Chunked(featurizer.transform(chunks), owner, 1.0 / counts[owner])
+
+
+POLARITY_COMBINE, TOXIC_COMBINE, QUESTION_COMBINE = CHUNK_COMBINE[:3], CHUNK_COMBINE[3:4], CHUNK_COMBINE[4:5]
+
+
 def _folds(y: np.ndarray, n_folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
 
 
-def _polarity_data(xc, corpus, xg, yg, hp, train_idx):
-    """Polarity training rows: corpus rows, optionally plus GermEval OFFENSE tweets as down-weighted negatives."""
-    x, y = xc[train_idx], corpus["polarity"][train_idx]
-    weight = np.ones(len(y))
+def _chunk_rows(xs: Chunked, labels: np.ndarray, docs: np.ndarray, weight: float = 1.0):
+    r = xs.rows(docs)
+    return xs.x[r], labels[xs.owner[r]], weight * xs.weight[r]
+
+
+def _polarity_data(xc: Chunked, corpus, xg: Chunked, yg, hp, train_idx):
+    """Polarity training rows: corpus chunks, optionally plus GermEval OFFENSE tweets as down-weighted negatives."""
+    x, y, weight = _chunk_rows(xc, corpus["polarity"], train_idx)
     if hp["polarity_add_offense_as_negative"]:
-        offense = np.flatnonzero(yg == 1)
-        x = sp.vstack([x, xg[offense]], format="csr")
-        y = np.concatenate([y, np.zeros(len(offense), dtype=np.int64)])
-        weight = np.concatenate([weight, np.full(len(offense), hp["offense_negative_weight"])])
+        xo, _, wo = _chunk_rows(xg, yg, np.flatnonzero(yg == 1), hp["offense_negative_weight"])
+        x = sp.vstack([x, xo], format="csr")
+        y = np.concatenate([y, np.zeros(xo.shape[0], dtype=np.int64)])
+        weight = np.concatenate([weight, wo])
     return x, y, weight
 
 
-def _toxic_data(xc, corpus, xg, yg, hp, corpus_idx, germeval_idx):
-    x = sp.vstack([xg[germeval_idx], xc[corpus_idx]], format="csr")
-    y = np.concatenate([yg[germeval_idx], corpus["toxic"][corpus_idx]])
-    weight = np.concatenate([np.ones(len(germeval_idx)), np.full(len(corpus_idx), hp["toxic_corpus_weight"])])
-    return x, y, weight
+def _toxic_data(xc: Chunked, corpus, xg: Chunked, yg, hp, corpus_idx, germeval_idx):
+    x1, y1, w1 = _chunk_rows(xg, yg, germeval_idx)
+    x2, y2, w2 = _chunk_rows(xc, corpus["toxic"], corpus_idx, hp["toxic_corpus_weight"])
+    return sp.vstack([x1, x2], format="csr"), np.concatenate([y1, y2]), np.concatenate([w1, w2])
 
 
-def cross_validate(xc, corpus, xg, yg, hp, n_folds: int, seed: int) -> dict[str, np.ndarray]:
-    """Out-of-fold decision values for every head (used for both the metrics and the calibration)."""
+def cross_validate(xc: Chunked, corpus, xg: Chunked, yg, hp, n_folds: int, seed: int,
+                   binary: tuple[Chunked, Chunked] | None = None) -> dict[str, np.ndarray]:
+    """Out-of-fold decision values for every head (used for both the metrics and the calibration).
+
+    Folds are over texts, so all chunks of a text are on the same side. xc, xg: the training rows (and the
+    polarity scoring); binary: the corpus and GermEval chunks that the toxicity and question heads score, if
+    they use another chunk size."""
+    xc_bin, xg_bin = binary if binary is not None else (xc, xg)
     oof = {
         "polarity": np.zeros((len(corpus["texts"]), 3)),
         "question": np.zeros(len(corpus["texts"])),
@@ -186,13 +261,15 @@ def cross_validate(xc, corpus, xg, yg, hp, n_folds: int, seed: int) -> dict[str,
     germeval_folds = _folds(yg, n_folds, seed)
     for (c_train, c_test), (g_train, g_test) in zip(corpus_folds, germeval_folds):
         x, y, w = _polarity_data(xc, corpus, xg, yg, hp, c_train)
-        oof["polarity"][c_test] = _decision(_fit(x, y, hp["polarity_C"], w, scaling=hp["polarity_scaling"]), xc[c_test])
-        q = _fit(xc[c_train], corpus["question"][c_train], hp["question_C"], scaling=hp["question_scaling"])
-        oof["question"][c_test] = _decision(q, xc[c_test])
+        pol = _fit(x, y, hp["polarity_C"], w, scaling=hp["polarity_scaling"])
+        oof["polarity"][c_test] = xc.decision(pol, c_test, POLARITY_COMBINE)
+        x, y, w = _chunk_rows(xc, corpus["question"], c_train)
+        q = _fit(x, y, hp["question_C"], w, scaling=hp["question_scaling"])
+        oof["question"][c_test] = xc_bin.decision(q, c_test, QUESTION_COMBINE)
         x, y, w = _toxic_data(xc, corpus, xg, yg, hp, c_train, g_train)
         tox = _fit(x, y, hp["toxic_C"], w, scaling=hp["toxic_scaling"])
-        oof["toxic_corpus"][c_test] = _decision(tox, xc[c_test])
-        oof["toxic_germeval"][g_test] = _decision(tox, xg[g_test])
+        oof["toxic_corpus"][c_test] = xc_bin.decision(tox, c_test, TOXIC_COMBINE)
+        oof["toxic_germeval"][g_test] = xg_bin.decision(tox, g_test, TOXIC_COMBINE)
     return oof
 
 
@@ -281,9 +358,9 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     featurizer = Featurizer(features)
     corpus = load_corpus(corpus_path)
     g_texts, yg = load_germeval2018(germeval2018_path)
-    xc, xg = featurizer.transform(corpus["texts"]), featurizer.transform(g_texts)
+    xc, xg, binary, sizes = chunked_views(featurizer, corpus["texts"], g_texts, hp)
 
-    oof = cross_validate(xc, corpus, xg, yg, hp, n_folds, seed)
+    oof = cross_validate(xc, corpus, xg, yg, hp, n_folds, seed, binary)
     toxic_oof = np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]])
     toxic_y = np.concatenate([yg, corpus["toxic"]])
     calibration = {
@@ -301,7 +378,8 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     polarity = _fit(x, y, hp["polarity_C"], w, scaling=hp["polarity_scaling"])
     x, y, w = _toxic_data(xc, corpus, xg, yg, hp, all_corpus, np.arange(len(yg)))
     toxic = _fit(x, y, hp["toxic_C"], w, scaling=hp["toxic_scaling"])
-    question = _fit(xc, corpus["question"], hp["question_C"], scaling=hp["question_scaling"])
+    x, y, w = _chunk_rows(xc, corpus["question"], all_corpus)
+    question = _fit(x, y, hp["question_C"], w, scaling=hp["question_scaling"])
     rows, values, bias = _stack_heads(polarity, toxic, question)
 
     info = {
@@ -310,6 +388,7 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
         "version": MODEL_VERSION,
         "heads": list(HEADS),
         "features": features,
+        "inference": {"chunk_chars": sizes, "chunk_combine": list(CHUNK_COMBINE)},
         "calibration": calibration,
         "hyperparameters": hp,
         "seed": seed,

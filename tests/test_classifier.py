@@ -275,3 +275,74 @@ def test_toxic_hard_labels_use_the_stored_threshold(clf):
     assert scores.toxic_threshold == threshold
     np.testing.assert_array_equal(scores.is_toxic(), scores.toxic > threshold)
     assert scores.is_toxic()[: len(TOXIC_CASES)].all() and not scores.is_toxic()[len(TOXIC_CASES):].any()
+
+
+LONG_REPORT = (
+    "Die Stadtwerke teilen mit, dass die Buslinie 12 ab dem kommenden Montag wegen Bauarbeiten umgeleitet wird. "
+    "Die Haltestellen Marktplatz und Schulstraße entfallen für etwa drei Wochen. Ersatzhaltestellen werden in der "
+    "Bahnhofstraße eingerichtet. Fahrgäste werden gebeten, etwas mehr Zeit einzuplanen. Die aktuellen Fahrpläne "
+    "stehen auf der Internetseite der Stadtwerke. Am Wochenende fahren die Busse nach dem üblichen Plan. "
+    "Ihr seid alle komplette Vollidioten im Rathaus."
+)
+# Longer than the polarity head's chunk size (the longest corpus text) too.
+VERY_LONG_REPORT = " ".join([LONG_REPORT.rsplit(" Ihr seid", 1)[0]] * 4) + " Ihr seid alle komplette Vollidioten im Rathaus."
+
+
+def test_chunks_are_sentence_aligned_and_complete():
+    from detectors.textfeatures import chunk_text, split_chunks
+
+    assert chunk_text("Kurzer Text.", 280) == ["Kurzer Text."]
+    chunks = chunk_text(LONG_REPORT, 280)
+    assert len(chunks) > 1 and all(len(c) <= 280 for c in chunks)
+    assert " ".join(chunks).split() == LONG_REPORT.split()  # nothing lost or reordered
+    assert all(c.endswith(".") for c in chunks)  # cut at sentence ends only
+    words = chunk_text("wort " * 200, 280)
+    assert len(words) > 1 and all(len(c) <= 280 for c in words)
+    texts, owner = split_chunks(["kurz", LONG_REPORT, ""], 280)
+    assert owner.tolist() == [0] + [1] * len(chunks) + [2] and texts[1:-1] == chunks
+    assert split_chunks(["a", "b"], 280) == (["a", "b"], None)
+    assert split_chunks([LONG_REPORT], 0) == ([LONG_REPORT], None)
+
+
+def test_long_text_logits_combine_its_chunks(clf):
+    from detectors.classifier import combine_chunks
+    from detectors.textfeatures import chunk_text
+
+    sizes = clf.info["inference"]["chunk_chars"]
+    assert sizes[0] == sizes[1] == sizes[2] and sizes[3] == sizes[4] and len(VERY_LONG_REPORT) > max(sizes)
+    whole = clf.logits([VERY_LONG_REPORT])[0]
+    polarity_chunks = clf.logits(chunk_text(VERY_LONG_REPORT, sizes[0]))
+    binary_chunks = clf.logits(chunk_text(VERY_LONG_REPORT, sizes[3]))
+    np.testing.assert_allclose(whole[:3], polarity_chunks[:, :3].mean(axis=0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(whole[3:], binary_chunks[:, 3:].max(axis=0), rtol=1e-5, atol=1e-5)
+    # One insulting sentence makes the whole text toxic; the neutral report keeps the polarity from going negative.
+    for text in (LONG_REPORT, VERY_LONG_REPORT):
+        scores = clf.predict([text])
+        assert scores.is_toxic()[0] and scores.sentiment() != ["positive"]
+    z = np.array([[1.0, 5.0], [3.0, -1.0], [7.0, 0.0]])
+    np.testing.assert_allclose(combine_chunks(z, np.array([0, 0, 1]), ("mean", "max")), [[2.0, 5.0], [7.0, 0.0]])
+
+
+def test_short_texts_unaffected_by_a_long_neighbour(clf):
+    short = [text for text, _ in POLARITY_CASES[:3]]
+    alone = clf.logits(short)
+    mixed = clf.logits([short[0], VERY_LONG_REPORT, short[1], LONG_REPORT, short[2]])
+    np.testing.assert_allclose(mixed[[0, 2, 4]], alone, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(mixed[[1, 3]], clf.logits([VERY_LONG_REPORT, LONG_REPORT]), rtol=1e-5, atol=1e-5)
+
+
+def test_model_without_chunking_settings_scores_whole_texts(clf, tmp_path):
+    import shutil
+
+    for name in ("model.json", "weights.npz"):
+        shutil.copy(default_model_dir() / name, tmp_path / name)
+    info = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    info.pop("inference")
+    (tmp_path / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    old = TextClassifier.load(tmp_path)
+    assert not np.allclose(old.logits([LONG_REPORT]), clf.logits([LONG_REPORT]))
+    np.testing.assert_allclose(old.logits(["Danke!"]), clf.logits(["Danke!"]), rtol=1e-6)
+    info["inference"] = {"chunk_chars": [280, 280], "chunk_combine": ["mean"] * 5}
+    (tmp_path / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    with pytest.raises(ModelError, match="chunk_chars"):
+        TextClassifier.load(tmp_path)

@@ -25,6 +25,9 @@ def test_untrained_equals_base(base) -> None:
     got, want = AdaptiveClassifier(base).predict(TEXTS), base.predict(TEXTS)
     for head in ("negative", "neutral", "positive", "toxic", "question"):
         np.testing.assert_allclose(getattr(got, head), getattr(want, head), atol=1e-5)
+    # Hard toxic labels must use the model's stored threshold, not a default 0.5.
+    assert got.toxic_threshold == want.toxic_threshold == base.toxic_threshold
+    np.testing.assert_array_equal(got.is_toxic(), want.is_toxic())
 
 
 def test_learning_moves_the_corrected_heads_only(base) -> None:
