@@ -129,6 +129,9 @@ class DetectionSettings(Strict):
         3.0, ge=0, description="z-score at which a corroborating signal (new authors, copy-paste, spread, toxic) fires"
     )
     open_level: int = Field(3, ge=1, le=6, description="storm level at which an alert opens")
+    candystorm_open_level: int = Field(
+        4, ge=1, le=6, description="level at which a Candystorm (wave of praise) alert opens; good news can wait"
+    )
     resolve_level: int = Field(1, ge=0, le=5, description="level at or below which an alert starts to calm down")
     resolve_after_buckets: int = Field(12, ge=1, description="consecutive calm buckets before an alert resolves")
     update_after_buckets: int = Field(

@@ -134,3 +134,12 @@ def test_fired_signals_are_explained_in_german_and_english():
     de = explain_fired(explanation, "de")
     assert "60 statt 12" in de and "72 % negativ, üblich 25 %" in de and "Copy-Paste" in de and "Fragen" not in de
     assert "identical texts" in explain_fired(explanation.to_json(), "en")
+
+
+def test_a_candystorm_needs_a_clear_wave_to_open_while_questions_open_at_the_open_level():
+    events, _ = _events([3, 3, 3], kinds={0: "candystorm", 1: "candystorm", 2: "candystorm"})
+    assert events == []  # a busy, friendly evening: no page
+    events, state = _events([3, 4], kinds={0: "candystorm", 1: "candystorm"})
+    assert events == [(1, "opened")] and state.kind == "candystorm"
+    events, _ = _events([3], kinds={0: "question_surge"})
+    assert events == [(0, "opened")]  # citizens who need information cannot wait

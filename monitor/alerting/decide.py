@@ -47,7 +47,8 @@ class AlertDecider:
         if cached is None:
             detection = self.settings.detection_for(scope)
             policy = AlertPolicy(
-                open_level=detection.open_level, resolve_level=detection.resolve_level,
+                open_level=detection.open_level, candystorm_open_level=detection.candystorm_open_level,
+                resolve_level=detection.resolve_level,
                 resolve_after_buckets=detection.resolve_after_buckets, update_after_buckets=detection.update_after_buckets,
                 new_wave_after_buckets=detection.new_wave_after_buckets, volume_escalation=detection.volume_escalation,
             )

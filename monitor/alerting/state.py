@@ -16,6 +16,8 @@ class AlertPolicy:
     update_drop: int = 2  # a de-escalation is reported only when the level falls this far below the last report
     update_after_buckets: int = 3  # ... and stays there this long: levels jump between buckets in a live storm
     reopen_margin: int = 1  # within the cool-down after a resolution, reopening needs open_level + this
+    # Good news can wait for a clear wave: a busy, friendly evening must not page anyone as a "Candystorm".
+    candystorm_open_level: int = 4
     new_wave_after_buckets: int = 6  # calm this long, then back at open_level: a new wave, reported as escalation
     volume_escalation: float = 2.0  # at open_level, the volume this many times the last report's: escalation
 
@@ -86,6 +88,8 @@ def step(
     """
     if alert is None:
         needed = policy.open_level + (policy.reopen_margin if cooling_down else 0)
+        if kind == "candystorm":
+            needed = max(needed, policy.candystorm_open_level)
         if level >= needed and kind in ALERTING_KINDS:
             opened = OpenAlert(alert_id_for(scope, at), scope, kind, at, level, level, level, reported_rate=rate)
             return opened, "opened"
