@@ -48,8 +48,12 @@ def run_demo(settings: Settings, stream_path: Path, *, progress: bool = True, ou
         f"{len(opened)} Alarme geöffnet, {len(fired)} Alarm-Ereignisse.\n"
     )
     for event in opened:
-        peak = max(e.peak_level for e in fired if e.alert_id == event.alert_id)
-        stream.write(f"  - {event.scope}: {event.kind}, Playbook {event.playbook}, Höchststufe {peak}\n")
+        history = [e for e in fired if e.alert_id == event.alert_id]
+        peak = max(e.peak_level for e in history)
+        # an alert can change its kind (a question surge that turns hostile): show where it started and ended
+        kind, playbook = (event.kind, event.playbook) if history[-1].kind == event.kind else (
+            f"{event.kind} → {history[-1].kind}", f"{event.playbook} → {history[-1].playbook}")
+        stream.write(f"  - {event.scope}: {kind}, Playbook {playbook}, Höchststufe {peak}\n")
     stream.write(
         "Weiter: `stormwatch run --config config/demo.yaml` zeigt Alarme und Playbooks unter "
         f"{settings.web.base_url}\n"
