@@ -35,8 +35,7 @@ def shingle_hashes(text: str, shingle_size: int = 2) -> list[int]:
     """
     words = _WORD.findall(text.lower())
     if len(words) < shingle_size:
-        words = words[:]  # a short text is one shingle of all its words
-        grams = [" ".join(words)] if words else []
+        grams = [" ".join(words)] if words else []  # a short text is one shingle of all its words
     else:
         grams = [" ".join(words[i : i + shingle_size]) for i in range(len(words) - shingle_size + 1)]
     return list({zlib.crc32(g.encode()) & 0x7FFFFFFF for g in grams})
@@ -148,11 +147,14 @@ class CopyPasteCampaign:
         self.learn_below = learn_below
         self._share: ShareSurprise | None = None
 
+    def _new_baseline(self) -> ShareSurprise:
+        return ShareSurprise(
+            "duplicates", prior=self.prior, halflife=self.halflife, min_count=self.min_count, learn_below=self.learn_below
+        )
+
     def _baseline(self) -> ShareSurprise:
         if self._share is None:
-            self._share = ShareSurprise(
-                "duplicates", prior=self.prior, halflife=self.halflife, min_count=self.min_count, learn_below=self.learn_below
-            )
+            self._share = self._new_baseline()
         return self._share
 
     def counts(self, x: dict[str, Any]) -> dict[str, float]:
@@ -165,7 +167,8 @@ class CopyPasteCampaign:
         texts = x.get("texts") or ()
         if len(texts) < self.min_count:
             return 0.0  # skip the hashing: the share baseline would score 0 anyway
-        share = self._share if self._share is not None else ShareSurprise("duplicates", prior=self.prior, min_count=self.min_count)
+        # before any learning, a fresh baseline scores against the prior; it is not kept, so scoring changes no state
+        share = self._share if self._share is not None else self._new_baseline()
         return share.score_one(self.counts(x))
 
     def learn_one(self, x: dict[str, Any]) -> None:

@@ -22,12 +22,6 @@ def z_to_score(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-(z - 4.0)))
 
 
-def _epoch(t: Any) -> float:
-    if isinstance(t, datetime):
-        return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
-    return float(t)
-
-
 class SeasonalVolume:
     """Online detector of upward deviations of a per-interval count from its seasonal baseline.
 
@@ -137,7 +131,7 @@ class SeasonalVolume:
     def _slots(self, t: Any) -> tuple[int, int]:
         if t is self._slot_t:
             return self._slot_pair
-        # _epoch(t) inlined (once per bucket)
+        # t is a datetime (naive ones are read as UTC) or epoch seconds; utc_offset_hours then makes it local
         if isinstance(t, datetime):
             epoch = (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).timestamp()
         else:

@@ -128,10 +128,7 @@ class ShareSurprise:
         `buckets` > 1 says x sums that many buckets (a window): the bucket-to-bucket variation then scales
         with the mean bucket size, not with the window's total.
         """
-        n = float(x.get(self.total, 0) or 0)
-        if n < self.min_count or n <= 0:
-            return 0.0
-        return self.z_of(float(x.get(self.field, 0) or 0), n, buckets)
+        return self.z_of(float(x.get(self.field, 0) or 0), float(x.get(self.total, 0) or 0), buckets)
 
     def z_of(self, hits: float, n: float, buckets: float = 1.0) -> float:
         """z for `hits` out of `n` mentions summed over `buckets` buckets, without building a dict."""

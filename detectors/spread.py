@@ -20,7 +20,8 @@ class PlatformSpread:
     that noise. A platform is raised by its upward z-score; the score is that of the *second* most
     raised platform, so one platform's spike (a single viral post) stays low and an echo on several
     channels scores high. Values above `clip_z` teach a tenth as much and only up to the ceiling, so a
-    storm does not become the norm. State: four numbers per platform, at most `max_platforms`.
+    storm does not become the norm. State: three numbers per platform (mean, residual variance, buckets
+    seen), at most `max_platforms` platforms.
 
     Parameters
     ----------

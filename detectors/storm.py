@@ -33,7 +33,9 @@ class StormThresholds:
     positive_share_min: float = 0.50
     kind_share_lift: float = 0.20
     kind_share_z: float = 3.0
-    signal_z: float = 3.0  # a corroborating signal (new authors, copy-paste, spread, toxic) fires at this z
+    # a corroborating signal (new authors, copy-paste, spread) fires at this z; so does the toxic signal in
+    # explain(), though the level reads toxicity only through toxic_share_hurricane (the cap of level 6)
+    signal_z: float = 3.0
     min_platforms_for_level_4: int = 2
 
 
@@ -157,7 +159,9 @@ def storm_level(s: dict[str, float], th: StormThresholds) -> tuple[int, str, str
 def explain(s: dict[str, float], th: StormThresholds) -> tuple[SignalExplanation, ...]:
     """Every signal present in the readings with value, baseline, z-score and whether it fired (pure).
 
-    `fired` uses the very tests storm_level uses, so the explanation cannot disagree with the level.
+    `fired` uses the very tests storm_level uses (volume, negative, questions, positive and the corroborating
+    signals), so the explanation cannot disagree with the level. The toxic signal is the exception: storm_level
+    reads toxicity only as a share (the level-6 cap), so toxic fires on its z-score alone, as information.
     """
     out = []
     if "volume_z" in s:
@@ -254,8 +258,6 @@ class ScopeStormScorer:
         self.bucket_seconds = bucket_seconds
         self.window_buckets = window_buckets
         self.thresholds = thresholds or StormThresholds()
-        self.halflife_days = halflife_days
-        self.warmup_hours = warmup_hours
         self.volume = SeasonalVolume(
             interval_seconds=bucket_seconds, halflife_days=halflife_days, utc_offset_hours=utc_offset_hours
         )
@@ -266,7 +268,7 @@ class ScopeStormScorer:
         self._buckets_seen = 0
         # below this many mentions in the window neither a surge nor raised negativity can give a level
         self._quiet_below = min(self.thresholds.min_count, max(2, self.thresholds.min_count // 2))
-        self._warm_after = self.warmup_hours * 3600 / bucket_seconds
+        self._warm_after = warmup_hours * 3600 / bucket_seconds
 
     # -- building window entries ---------------------------------------------------------------------
     def _entry(self, x: dict[str, Any], expected: float) -> _WindowEntry:
@@ -295,17 +297,12 @@ class ScopeStormScorer:
     def _current(self, x: dict[str, Any]) -> _WindowEntry:
         return self._entry(x, self._expected(x["t"], x.get("planned_factor", 1.0)))
 
-    def _window_with(self, current: _WindowEntry, size: int) -> list[_WindowEntry]:
-        window = list(self._window)[-(size - 1) :] if size > 1 else []
-        window.append(current)
-        return window
-
     # -- signals -----------------------------------------------------------------------------------
     def _volume(self, window: list[_WindowEntry], sums: tuple[int, float, float, float] | None = None
                 ) -> dict[str, float]:
         """Volume and negativity only: enough to rule out a surge, which is what almost every bucket needs.
 
-        `sums` is _sums(window) when the caller has it already (the scoring path needs the count first).
+        `sums` is _sums(window) when the caller has it already (_score needs the count first).
         """
         count, expected, variance, negative = sums or _sums(window)
         share = negative / count if count else 0.0
@@ -363,7 +360,8 @@ class ScopeStormScorer:
             level, kind, reason = storm_level(self._full(window, s), th)
         elif (s["negative_z"] >= th.negative_z and s["count"] >= max(2, th.min_count // 2)
               and s["negative_share"] >= max(th.negative_share_min, s["usual_negative_share"] + th.negative_share_lift)):
-            # _calm_level inlined, cheapest test first: negative_z is 0 unless the share clears floor and lift
+            # storm_level's branch below the surge (_hostile and enough mentions), inlined, cheapest test first:
+            # negative_z is 0 unless the share clears floor and lift
             level, kind, reason = 1, "calm", "Kritik gehäuft, Menge unter der Sturmschwelle"
         else:
             level, kind, reason = 0, "calm", "ruhig"
@@ -372,15 +370,6 @@ class ScopeStormScorer:
             reason += f" (geplantes Ereignis: {factor:g}-faches Volumen erwartet)"
         current = window[-1]
         return _reading(level, kind, s, reason, current.expected, current)
-
-    def signals(self, x: dict[str, Any], window_buckets: int | None = None) -> dict[str, float]:
-        """All signals over bucket x and the `window_buckets - 1` buckets learned before it."""
-        size = self.window_buckets if window_buckets is None else window_buckets
-        window = self._window_with(self._current(x), size)
-        return self._full(window, self._volume(window))
-
-    def warmed_up(self) -> bool:
-        return self._buckets_seen >= self._warm_after
 
     def explain(self, reading: StormReading) -> tuple[SignalExplanation, ...]:
         return explain(reading.signals, self.thresholds)
@@ -413,7 +402,7 @@ class ScopeStormScorer:
             quiet = {"count": float(count), "expected": expected,
                      "volume_ratio": count / (0.5 if expected < 0.5 else expected)}
             return _reading(0, "calm", quiet, "ruhig", current.expected, current)
-        if self._buckets_seen < self._warm_after:  # not warmed_up()
+        if self._buckets_seen < self._warm_after:  # still warming up
             return _reading(0, "calm", self._volume(window, sums), "Einlernphase", current.expected, current)
         best = self._judge(window, factor, sums)
         if self.window_buckets > 1 and self._may_beat(current, best.level):

@@ -102,6 +102,14 @@ class StormDetection:
             offset = self._offsets[hour] = delta.total_seconds() if delta else 0.0
         return epoch + offset
 
+    @staticmethod
+    def _explained(state, reading) -> tuple[list[str], list[Sample], Explanation]:
+        """Top terms, sample mentions and the explanation of a stormy reading, from the window's mentions."""
+        window = [m for mentions in state.recent for m in mentions]
+        top_terms = state.terms.top_terms([m.text for m in window], k=5)
+        samples = pick_samples(window, reading.kind)
+        return top_terms, samples, Explanation(list(state.scorer.explain(reading)), top_terms, samples)
+
     def assess(self, closed: ClosedBucket) -> StormAssessment:
         bucket = closed.bucket
         state = self._state(bucket.scope)
@@ -109,7 +117,14 @@ class StormDetection:
         if not bucket.count:
             reading = state.scorer.process_empty(self._local_epoch(bucket.start), factor)
             state.recent.append(closed.mentions)
-            return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, reading.signals, reading.reason)
+            if reading.level < 2:
+                return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, reading.signals,
+                                       reading.reason)
+            # a quiet bucket inside a stormy window keeps the window's level; its alert text needs the
+            # window's terms and voices just the same
+            top_terms, samples, explanation = self._explained(state, reading)
+            return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, reading.signals,
+                                   reading.reason, top_terms=top_terms, samples=samples, explanation=explanation)
         x = {
             "t": self._local_epoch(bucket.start),
             "count": bucket.count,
@@ -128,10 +143,7 @@ class StormDetection:
         samples: list[Sample] = []
         explanation = None
         if reading.level >= 2:
-            window = [m for mentions in state.recent for m in mentions]
-            top_terms = state.terms.top_terms([m.text for m in window], k=5)
-            samples = pick_samples(window, reading.kind)
-            explanation = Explanation(list(state.scorer.explain(reading)), top_terms, samples)
+            top_terms, samples, explanation = self._explained(state, reading)
         elif closed.mentions:
             state.terms.learn(m.text for m in closed.mentions)
         state.scorer.learn_one(x, reading)

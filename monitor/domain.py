@@ -102,7 +102,7 @@ class Explanation:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "fired": [s.name for s in self.signals if s.fired],
+            "fired": [s.name for s in self.fired],
             "signals": [s.to_json() for s in self.signals],
             "top_terms": list(self.top_terms),
             "samples": [s.text for s in self.samples],

@@ -91,7 +91,7 @@ class AlertDecider:
         playbook_id = self._choose_playbook(alert, assessment, event)
         reason = assessment.reason
         if event == "escalated" and alert.note in ESCALATION_NOTES:
-            reason = f"{ESCALATION_NOTES[alert.note]}: {reason}"
+            reason = f"{ESCALATION_NOTES[alert.note]} – {reason}"  # a dash: the reason itself may hold a colon
         if event == "resolved":
             minutes = policy.resolve_after_buckets * self.settings.detection.bucket_minutes
             reason = f"seit {minutes} Minuten wieder ruhig (Stufe {assessment.level})"

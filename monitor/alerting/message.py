@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -99,7 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "why": "Why",
         "assessment": "Assessment",
         "terms": "Terms",
-        "samples": "Voices",
+        "samples": "Sample posts",
         "playbook": "Playbook",
         "owners": "Owners",
         "ack": "Acknowledge and timeline",
@@ -118,7 +119,7 @@ LABELS: dict[str, dict[str, str]] = {
         "platforms": "on {n} platforms",
         "platform": "on 1 platform",
         "no_playbook": "(playbook {id} not found)",
-        "fired": "Signals",
+        "fired": "Notable",
     },
 }
 
@@ -137,16 +138,61 @@ SIGNAL_WORDS: dict[str, dict[str, str]] = {
     },
     "en": {
         "volume": "far more posts than usual ({value} instead of {baseline})",
-        "negative": "unusually much criticism ({value} negative, usually {baseline})",
+        "negative": "an unusual amount of criticism ({value} negative, usually {baseline})",
         "toxic": "insulting or threatening tone ({value}, usually {baseline})",
         "questions": "many questions ({value}, usually {baseline})",
-        "positive": "much praise ({value} positive, usually {baseline})",
+        "positive": "a lot of praise ({value} positive, usually {baseline})",
         "new_author": "many new authors ({value}, usually {baseline})",
         "copy_paste": "identical texts, copy-paste campaign ({value}, usually {baseline})",
         "spread": "spreading to another platform ({value} posts instead of {baseline})",
     },
 }
 _COUNT_SIGNALS = frozenset({"volume", "spread"})
+
+# The detectors and the decider word their reasons in German (detectors.storm.storm_level, ScopeStormScorer,
+# alerting.decide); an English message translates them phrase by phrase, longest first, so that a phrase that
+# contains another ("seit ... wieder ruhig" and "ruhig") is taken whole. tests/test_detection_consistency.py
+# renders every reason the code can produce and checks that no German is left.
+REASON_PHRASES_EN: tuple[tuple[str, str], ...] = (
+    (r"feindselige Welle: deutlich mehr Beiträge als üblich und deutlich negativer",
+     "hostile wave: far more posts than usual and far more negative"),
+    (r"mehr Beiträge als üblich, Stimmung nicht auffällig: kein Shitstorm",
+     "more posts than usual, mood not unusual: no Shitstorm"),
+    (r"Welle von Fragen: Informationsbedarf, keine feindselige Stimmung",
+     "wave of questions: people need information, no hostile mood"),
+    (r"Welle von Zuspruch \(Candystorm\)", "wave of support (Candystorm)"),
+    (r"Kritik gehäuft, Menge unter der Sturmschwelle", "criticism piling up, volume below the storm threshold"),
+    (r"Menge seit der letzten Meldung mehr als verdoppelt", "volume more than doubled since the last report"),
+    (r"neue Welle nach einer Pause", "new wave after a pause"),
+    (r"Lage wird feindselig", "situation turning hostile"),
+    (r"seit (\d+) Minuten wieder ruhig \(Stufe (\d+)\)", r"calm again for \1 minutes (level \2)"),
+    (r"geplantes Ereignis: ([^ ]+)-faches Volumen erwartet", r"planned event: \1x the usual volume expected"),
+    (r"Stufe erhöht: ", "level raised: "),
+    (r"Stufe begrenzt: ", "level capped: "),
+    (r"Copy-Paste-Kampagne", "copy-paste campaign"),
+    (r"viele neue Absender", "many new authors"),
+    (r"Ausbreitung auf weitere Plattformen", "spreading to further platforms"),
+    (r"nur auf einer Plattform", "on one platform only"),
+    (r"Kritiker nicht in der Mehrheit", "critics not in the majority"),
+    (r"Ton nicht überwiegend aggressiv", "tone not mostly aggressive"),
+    (r"Einlernphase", "learning phase"),
+    (r"ruhig", "calm"),
+)
+_REASON_PATTERNS = tuple((re.compile(german), english) for german, english in REASON_PHRASES_EN)
+
+
+def translate_reason(reason: str, language: str = "de") -> str:
+    """The reason in the message's language; a phrase the table does not know stays German.
+
+    >>> translate_reason("Lage wird feindselig – Welle von Zuspruch (Candystorm) (Stufe erhöht: Copy-Paste-Kampagne)",
+    ...                  "en")
+    'situation turning hostile – wave of support (Candystorm) (level raised: copy-paste campaign)'
+    """
+    if _language(language) != "en":
+        return reason
+    for pattern, english in _REASON_PATTERNS:
+        reason = pattern.sub(english, reason)
+    return reason
 
 
 def explain_fired(explanation: Any, language: str = "de") -> str:
@@ -300,7 +346,7 @@ def render_message(
     if why:
         lines.append(f"{t['why']}: {why}")
     if event.reason:
-        lines.append(f"{t['assessment']}: {event.reason}")
+        lines.append(f"{t['assessment']}: {translate_reason(event.reason, lang)}")
     if event.top_terms:
         lines.append(f"{t['terms']}: {', '.join(event.top_terms[:MAX_TERMS])}")
     if event.samples and event.event != "resolved":

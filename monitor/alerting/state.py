@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timezone
 
 ALERTING_KINDS = frozenset({"shitstorm", "question_surge", "candystorm"})
 
@@ -39,7 +39,9 @@ class OpenAlert:
 
 
 def alert_id_for(scope: str, opened_at: datetime) -> str:
-    return f"{scope}-{opened_at.strftime('%Y%m%dT%H%MZ')}"
+    """`scope-YYYYMMDDTHHMMZ`: the Z promises UTC, so an aware time in another zone is converted first."""
+    moment = opened_at.astimezone(timezone.utc) if opened_at.tzinfo else opened_at
+    return f"{scope}-{moment.strftime('%Y%m%dT%H%MZ')}"
 
 
 def step(
