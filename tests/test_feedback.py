@@ -42,12 +42,13 @@ def test_learning_moves_the_corrected_heads_only(base) -> None:
 
 
 def test_residual_is_bounded_and_shrinks(base) -> None:
-    model = AdaptiveClassifier(base, max_shift=1.0, l2=0.05)
+    # a small reservoir, so the later corrections push the polarity ones out and replay stops renewing them
+    model = AdaptiveClassifier(base, max_shift=1.0, l2=0.05, reservoir_size=50)
     for _ in range(200):
         model.learn_one(TEXTS[1], polarity="negative")
     shift = model.adapted_logits(TEXTS[1:2]) - AdaptiveClassifier(base).adapted_logits(TEXTS[1:2])
     assert np.abs(shift).max() <= 1.0 + 1e-9
-    # with nothing more to learn from, L2 pulls the residual back toward the base model
+    # with nothing more to learn from (or replay), L2 pulls the residual back toward the base model
     strong = np.abs(shift).max()
     for _ in range(200):
         model.learn_one(TEXTS[2], question=1)
@@ -62,7 +63,8 @@ def test_save_load_round_trip_and_reset(base, tmp_path) -> None:
     model.save(tmp_path)
     assert not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
     with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as data:
-        assert set(data.files) == {"rows", "values", "bias"}
+        assert set(data.files) == {"rows", "values", "bias", "res_indptr", "res_indices", "res_values", "res_base",
+                                   "res_targets"}
     again = AdaptiveClassifier.load(base, tmp_path)
     assert again.learning_rate == 0.7 and again.updates == model.updates
     np.testing.assert_allclose(again.adapted_logits(TEXTS), model.adapted_logits(TEXTS), atol=1e-5)
@@ -114,3 +116,99 @@ def test_many_corrections_fix_a_systematic_error(base) -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(detectors.feedback).failed == 0
+
+
+# -- experience replay ------------------------------------------------------------------------------
+
+STREAM = [(f"Bus {i} kommt {'zu spät' if i % 3 == 0 else 'pünktlich'} an Haltestelle {i % 7}.",
+           ("negative", "neutral", "positive")[i % 3]) for i in range(40)]
+
+
+def test_reservoir_is_bounded_ring_of_the_latest(base) -> None:
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=5)
+    for text, label in STREAM[:12]:
+        model.learn_one(text, polarity=label)
+    assert model.reservoir_len == 5 and model.n_corrections == 12
+    # the ring keeps exactly the last five corrections (labels 7..11 in stream order, wherever their slots are)
+    kept = sorted(int(t[0]) for t in model._res_target)
+    want = sorted(("negative", "neutral", "positive").index(label) for _text, label in STREAM[7:12])
+    assert kept == want
+
+
+def test_replay_is_deterministic_across_save_and_load(base, tmp_path) -> None:
+    straight = AdaptiveClassifier(base, replay=3, reservoir_size=8, seed=5)
+    for text, label in STREAM[:20]:
+        straight.learn_one(text, polarity=label)
+    interrupted = AdaptiveClassifier(base, replay=3, reservoir_size=8, seed=5)
+    for text, label in STREAM[:10]:
+        interrupted.learn_one(text, polarity=label)
+    interrupted.save(tmp_path)
+    resumed = AdaptiveClassifier.load(base, tmp_path)
+    assert resumed.reservoir_len == 8 and resumed.replay == 3
+    for text, label in STREAM[10:20]:
+        resumed.learn_one(text, polarity=label)
+    np.testing.assert_allclose(resumed.adapted_logits(TEXTS), straight.adapted_logits(TEXTS), atol=1e-6)
+    # a different seed replays other items, so the check above can fail
+    other = AdaptiveClassifier(base, replay=3, reservoir_size=8, seed=6)
+    for text, label in STREAM[:20]:
+        other.learn_one(text, polarity=label)
+    assert np.abs(other.adapted_logits(TEXTS) - straight.adapted_logits(TEXTS)).max() > 1e-4
+
+
+def test_reservoir_keeps_no_text(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base)
+    model.learn_one("Geheimwort Zaunkönigstraße", polarity="negative")
+    model.save(tmp_path)
+    for path in tmp_path.iterdir():
+        assert b"Zaunk" not in path.read_bytes()
+    with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as data:
+        assert all(data[name].dtype != object for name in data.files)
+
+
+def test_v1_files_load_with_an_empty_reservoir(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base, replay=0)
+    model.learn_one(TEXTS[0], polarity="negative")
+    # write what version 1 wrote: no reservoir arrays, no replay settings, no generator state
+    w = model._w * np.float32(model._scale)
+    rows = np.flatnonzero(np.any(w != 0, axis=1)).astype(np.int64)
+    with open(tmp_path / WEIGHTS_FILE, "wb") as handle:
+        np.savez_compressed(handle, rows=rows, values=w[rows], bias=model._b)
+    state = {"format": "stormwatch-adaptive-v1", "base_fingerprint": detectors.feedback.base_fingerprint(base),
+             "base_name": base.info.get("name"),
+             "hyperparameters": {"learning_rate": 1.0, "bias_learning_rate": 0.2, "l2": 1e-4, "max_shift": 4.0},
+             "updates": model.updates,
+             "weights_sha256": __import__("hashlib").sha256((tmp_path / WEIGHTS_FILE).read_bytes()).hexdigest()}
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    old = AdaptiveClassifier.load(base, tmp_path)
+    assert old.reservoir_len == 0 and old.updates == model.updates
+    np.testing.assert_allclose(old.adapted_logits(TEXTS), model.adapted_logits(TEXTS), atol=1e-5)
+    old.learn_one(TEXTS[1], polarity="positive")  # and it keeps learning, now with a reservoir
+    assert old.reservoir_len == 1
+    old.save(tmp_path)
+    assert json.loads((tmp_path / STATE_FILE).read_text())["format"] == detectors.feedback.FORMAT
+
+
+def test_reset_clears_the_reservoir(base) -> None:
+    model = AdaptiveClassifier(base)
+    for text, label in STREAM[:5]:
+        model.learn_one(text, polarity=label)
+    model.reset()
+    assert model.reservoir_len == 0 and model.n_corrections == 0
+    np.testing.assert_allclose(model.predict(TEXTS).negative, base.predict(TEXTS).negative, atol=1e-5)
+
+
+def test_learning_with_replay_moves_the_corrected_label(base) -> None:
+    model = AdaptiveClassifier(base, replay=8)
+    for text, label in STREAM[:10]:
+        model.learn_one(text, polarity=label)
+    text = "Die Linie 7 fährt ab Montag nur noch alle 20 Minuten."
+    before = float(model.predict([text]).positive[0])
+    model.learn_one(text, polarity="positive")
+    assert float(model.predict([text]).positive[0]) > before
+
+
+def test_replay_settings_are_bounded(base) -> None:
+    with pytest.raises(ValueError, match="replay"):
+        AdaptiveClassifier(base, replay=-1)
+    with pytest.raises(ValueError, match="reservoir_size"):
+        AdaptiveClassifier(base, reservoir_size=0)
