@@ -19,21 +19,10 @@ sys.path.insert(0, str(ROOT))
 from detectors.classifier import POLARITY_LABELS, TextClassifier  # noqa: E402
 from detectors.feedback import AdaptiveClassifier  # noqa: E402
 from detectors.textfeatures import Featurizer  # noqa: E402
+from detectors.training import load_germeval2017  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "germeval2017" / "dev.tsv"
 CHECKPOINTS = (0, 50, 200, 1000)
-
-
-def load_tsv(path: pathlib.Path) -> tuple[list[str], list[str]]:
-    """url, text, relevance, sentiment[, aspects]; tab-separated with quoting disabled, so split on tabs only."""
-    texts, labels = [], []
-    with open(path, encoding="utf-8", newline="\n") as handle:
-        for line in handle:
-            parts = line.rstrip("\r\n").split("\t")
-            if len(parts) >= 4 and parts[3] in POLARITY_LABELS:
-                texts.append(parts[1])
-                labels.append(parts[3])
-    return texts, labels
 
 
 def scores(y_true: list[str], y_pred: list[str]) -> dict[str, float]:
@@ -197,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune", action="store_true", help="grid-search the learning rates on an inner split of the pool")
     args = parser.parse_args(argv)
 
-    texts, labels = load_tsv(pathlib.Path(args.data))
+    texts, labels = load_germeval2017(args.data)
     pool_x, test_x, pool_y, test_y = train_test_split(
         texts, labels, test_size=args.test_size, stratify=labels, random_state=0)
     base = TextClassifier.load()

@@ -58,13 +58,13 @@ class TextScores:
         }
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
+def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
 
@@ -207,11 +207,11 @@ class TextClassifier:
     def predict(self, texts: Sequence[str]) -> TextScores:
         """Scores a batch; '' is allowed, None or other non-strings raise TypeError."""
         z = self.logits(texts)
-        polarity = _softmax(z[:, :3] / self._temperature).astype(np.float32)
+        polarity = softmax(z[:, :3] / self._temperature).astype(np.float32)
         binary = {}
         for col, head in ((3, "toxic"), (4, "question")):
             a, b = self._platt[head]
-            binary[head] = _sigmoid(a * z[:, col] + b).astype(np.float32)
+            binary[head] = sigmoid(a * z[:, col] + b).astype(np.float32)
         return TextScores(
             negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
             toxic=binary["toxic"], question=binary["question"], toxic_threshold=self._toxic_threshold,

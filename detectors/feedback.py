@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from detectors.classifier import HEADS, POLARITY_LABELS, ModelError, TextClassifier, TextScores
+from detectors.classifier import HEADS, POLARITY_LABELS, ModelError, TextClassifier, TextScores, sigmoid, softmax
 from detectors.textfeatures import Featurizer
 
 FORMAT = "stormwatch-adaptive-v2"
@@ -33,16 +33,6 @@ NO_TARGET = -1
 def base_fingerprint(base: TextClassifier) -> str:
     """Identifies the base model a residual was learned for; a residual on another base model is meaningless."""
     return hashlib.sha256(json.dumps(base.info, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60.0, 60.0)))
 
 
 class AdaptiveClassifier:
@@ -173,10 +163,10 @@ class AdaptiveClassifier:
     def predict(self, texts: Sequence[str]) -> TextScores:
         """Same contract as TextClassifier.predict, with the learned corrections applied."""
         u = self.adapted_logits(texts)
-        polarity = _softmax(u[:, :3]).astype(np.float32)
+        polarity = softmax(u[:, :3]).astype(np.float32)
         return TextScores(
             negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
-            toxic=_sigmoid(u[:, 3]).astype(np.float32), question=_sigmoid(u[:, 4]).astype(np.float32),
+            toxic=sigmoid(u[:, 3]).astype(np.float32), question=sigmoid(u[:, 4]).astype(np.float32),
             # Hard toxic labels keep the base model's stored threshold, as TextClassifier.predict does.
             toxic_threshold=self.base.toxic_threshold,
         )
@@ -235,11 +225,11 @@ class AdaptiveClassifier:
         u = base + r
         grad = np.zeros(len(HEADS))  # d(cross-entropy)/d(adapted logit): prediction minus target
         if target[0] != NO_TARGET:
-            grad[:3] = _softmax(u[None, :3])[0]
+            grad[:3] = softmax(u[None, :3])[0]
             grad[int(target[0])] -= 1.0
         for col, k in ((3, 1), (4, 2)):
             if target[k] != NO_TARGET:
-                grad[col] = _sigmoid(u[col]) - float(target[k])
+                grad[col] = sigmoid(u[col]) - float(target[k])
         # A clipped residual does not move with its weights; stepping further would only grow them silently.
         grad[(r >= self.max_shift) & (grad < 0)] = 0.0
         grad[(r <= -self.max_shift) & (grad > 0)] = 0.0

@@ -333,18 +333,18 @@ class ScopeStormScorer:
         count = s["count"]
         per = 1.0 / count if count else 0.0
         buckets = len(window)
-        sums = {field: 0.0 for _, field, _ in _SHARES}
+        sums = {attr: 0.0 for _, attr, _ in _SHARES}
         platforms: dict[str, int] = {}
         for e in window:
-            for _, field, _ in _SHARES:
-                sums[field] += getattr(e, field)
+            for _, attr, _ in _SHARES:
+                sums[attr] += getattr(e, attr)
             for name, n in e.platforms.items():
                 platforms[name] = platforms.get(name, 0) + n
-        for prefix, field, share_field in _SHARES:
+        for prefix, attr, share_field in _SHARES:
             detector = self.shares.detectors[share_field]
-            s[prefix + "_share"] = sums[field] * per
+            s[prefix + "_share"] = sums[attr] * per
             s["usual_" + prefix + "_share"] = detector.usual_share
-            s[prefix + "_z"] = detector.z_of(sums[field], count, buckets)
+            s[prefix + "_z"] = detector.z_of(sums[attr], count, buckets)
         s["copy_paste_z"] = s.pop("duplicate_z")
         spread_z, spread_count, spread_expected = self.spread.second(platforms, buckets)
         s["platforms"] = float(sum(1 for n in platforms.values() if n))
@@ -388,15 +388,9 @@ class ScopeStormScorer:
         if len(window) >= self.window_buckets:  # the deque holds window_buckets entries: keep the last size - 1
             del window[: len(window) - self.window_buckets + 1]
         window.append(current)
-        # _sums inlined (every bucket): the count decides first whether anything else is needed
-        count = 0
-        expected = variance = negative = 0.0
-        for e in window:
-            count += e.count
-            expected += e.expected
-            variance += e.variance
-            negative += e.negative
-        sums = count, expected, variance, negative
+        # the count decides first whether anything else is needed
+        sums = _sums(window)
+        count, expected = sums[0], sums[1]
         if count < self._quiet_below:
             # most buckets are quiet (nights, small scopes): no level is possible, skip the signal set
             quiet = {"count": float(count), "expected": expected,

@@ -602,11 +602,14 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
 
 
 def load_germeval2017(path: str | pathlib.Path) -> tuple[list[str], list[str]]:
-    """Relevant and irrelevant documents with their document-level polarity (evaluation only, CC BY-NC)."""
+    """Relevant and irrelevant documents with their document-level polarity (evaluation only, CC BY-NC).
+
+    url, text, relevance, sentiment[, aspects]; tab-separated with quoting disabled, so split on tabs only.
+    """
     texts, labels = [], []
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", newline="\n") as handle:
         for line in handle:
-            parts = line.rstrip("\n").split("\t")
+            parts = line.rstrip("\r\n").split("\t")
             if len(parts) >= 4 and parts[3] in POLARITY_LABELS:
                 texts.append(parts[1])
                 labels.append(parts[3])

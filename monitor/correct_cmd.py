@@ -8,14 +8,12 @@ from pathlib import Path
 
 import click
 
-from detectors.classifier import ModelError, TextClassifier
+from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
 from monitor.adapted import adapted_model_dir
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
-
-HEADS = ("negative", "neutral", "positive", "toxic", "question")
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -108,7 +108,7 @@ class StormDetection:
         window = [m for mentions in state.recent for m in mentions]
         top_terms = state.terms.top_terms([m.text for m in window], k=5)
         samples = pick_samples(window, reading.kind)
-        return top_terms, samples, Explanation(list(state.scorer.explain(reading)), top_terms, samples)
+        return top_terms, samples, Explanation(list(state.scorer.explain(reading)))
 
     def assess(self, closed: ClosedBucket) -> StormAssessment:
         bucket = closed.bucket

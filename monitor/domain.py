@@ -90,11 +90,13 @@ class Sample:
 
 @dataclass(slots=True)
 class Explanation:
-    """Why a level: every signal against its baseline (which fired), the top terms and sample mentions."""
+    """Why a level: every signal against its baseline and whether it fired.
+
+    The top terms and sample mentions that complete the explanation are the assessment's and the alert
+    event's own fields, kept once: retention erases sample quotes there, and a second copy would outlive it.
+    """
 
     signals: list[SignalExplanation] = field(default_factory=list)
-    top_terms: list[str] = field(default_factory=list)
-    samples: list[Sample] = field(default_factory=list)
 
     @property
     def fired(self) -> list[SignalExplanation]:
@@ -104,8 +106,6 @@ class Explanation:
         return {
             "fired": [s.name for s in self.fired],
             "signals": [s.to_json() for s in self.signals],
-            "top_terms": list(self.top_terms),
-            "samples": [s.text for s in self.samples],
         }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -42,3 +43,6 @@ def test_a_quiet_bucket_inside_a_storm_keeps_the_explanation_and_voices() -> Non
     assert quiet.explanation is not None and quiet.explanation.fired
     assert quiet.samples and "Platanen" in quiet.samples[0].text
     assert "platanen" in quiet.top_terms
+    # quotes live once, in the assessment's samples, where retention erases them; the explanation keeps none
+    explained = json.dumps(stormy[0].explanation.to_json(), ensure_ascii=False)
+    assert stormy[0].samples and not any(sample.text in explained for sample in stormy[0].samples)

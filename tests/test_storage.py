@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,8 +10,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from detectors.storm import SignalExplanation
 from monitor.config import PrivacySettings
-from monitor.domain import Sample, AlertEvent, Bucket, Mention, NotificationRecord, RejectedInput, StormAssessment
+from monitor.domain import (
+    AlertEvent, Bucket, Explanation, Mention, NotificationRecord, RejectedInput, Sample, StormAssessment,
+)
 from monitor.storage import StorageError, Store
 from monitor.storage import engine as db
 from monitor.storage.schema import metadata
@@ -275,6 +279,7 @@ def test_purge_expired_erases_and_deletes_by_age(store: Store) -> None:
     store.record_rejected(RejectedInput("f", 2, "bad", "neu"), now=now - timedelta(days=1))
     old_alert = alert_event("opened", now - timedelta(days=31), 4, alert_id="old")
     old_alert.samples = [Sample("facebook", "Ihr seid alle Versager", None, 0.9, 0.8)]
+    old_alert.explanation = Explanation([SignalExplanation("negative", 0.8, 0.3, 6.0, True)])
     new_alert = alert_event("opened", now - timedelta(days=1), 4, alert_id="new")
     new_alert.samples = [Sample("facebook", "Frische Kritik", None, 0.9, 0.1)]
     store.record_alert_event(old_alert)
@@ -289,6 +294,8 @@ def test_purge_expired_erases_and_deletes_by_age(store: Store) -> None:
     assert counts == {"mentions_deleted": 1, "texts_erased": 1, "buckets_deleted": 1, "rejected_deleted": 1,
                       "alert_samples_erased": 1, "correction_texts_erased": 1}
     assert store.alert_events("old")[0]["payload"]["samples"] == []
+    assert "Versager" not in json.dumps(store.alert_events("old")[0]["payload"], ensure_ascii=False)  # no copy left
+    assert store.alert_events("old")[0]["payload"]["explanation"]["fired"] == ["negative"]
     assert store.alert_events("new")[0]["payload"]["samples"] == ["Frische Kritik"]
     assert store.count_mentions() == 2
     window = store.mention_texts("stadt", now - timedelta(days=100), now)
