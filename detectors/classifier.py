@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from detectors.lexicon import LexiconError
 from detectors.textfeatures import Featurizer, split_chunks
 
 POLARITY_LABELS = ("negative", "neutral", "positive")
@@ -170,6 +171,8 @@ class TextClassifier:
         weights, bias = _read_weights(path, info)
         try:
             return cls(info, weights, bias)
+        except LexiconError as exc:
+            raise ModelError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path / 'model.json'}: invalid model description ({exc!r})") from exc
 

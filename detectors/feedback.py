@@ -1,4 +1,5 @@
-"""Learning from staff corrections: an online residual on top of a fixed base TextClassifier, resettable at any time."""
+"""Learning from staff corrections: a fixed base TextClassifier, an online residual on top of it and an online
+model of the corrections alone, mixed by how well each predicted the corrections; resettable at any time."""
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,7 @@ import os
 import pathlib
 import tempfile
 import zipfile
+from datetime import datetime, timezone
 from typing import Sequence
 
 import numpy as np
@@ -14,20 +16,30 @@ import numpy as np
 from detectors.classifier import HEADS, POLARITY_LABELS, ModelError, TextClassifier, TextScores, sigmoid, softmax
 from detectors.textfeatures import Featurizer
 
-FORMAT = "stormwatch-adaptive-v2"
-# v1 files (no replay reservoir) still load, with an empty reservoir and the default replay settings.
-READABLE_FORMATS = ("stormwatch-adaptive-v1", FORMAT)
+FORMAT = "stormwatch-adaptive-v3"
+V1, V2 = "stormwatch-adaptive-v1", "stormwatch-adaptive-v2"
+# v1 files (no replay reservoir) and v2 files (no scratch learner, no correction days) still load; see load().
+READABLE_FORMATS = (V1, V2, FORMAT)
 STATE_FILE = "adaptive.json"
 WEIGHTS_FILE = "residual.npz"
 # Bounds on the hyperparameters: a learning rate above 2 makes one correction of a long text overshoot
 # (the feature rows have a squared norm of about 2), and the residual may never outvote the base model entirely.
 MAX_LEARNING_RATE = 2.0
 MAX_SHIFT_LIMIT = 8.0
+# The scratch learner's logits are clipped here: probabilities stay within about 3e-4..1-3e-4, so one confident
+# mistake costs it at most about 8 nats in the mixture, and its weights cannot grow without bound.
+SCRATCH_CLIP = 8.0
 # Bounds on replay: more steps make `stormwatch correct` slower; a bigger reservoir makes the state file larger.
 MAX_REPLAY = 20
 MAX_RESERVOIR = 20_000
 # Reservoir targets are int8: -1 means "this head was not corrected".
 NO_TARGET = -1
+# Reservoir items carry the UTC day of their correction (days since 1970-01-01). Items from v1/v2 files have no
+# day; they get this one, which is before every real cutoff, so the first purge drops them.
+UNKNOWN_DAY = -1
+# The three label groups the mixture weighs separately, as (first column, last column + 1) in HEADS order.
+GROUPS = {"polarity": (0, 3), "toxic": (3, 4), "question": (4, 5)}
+EXPERTS = ("adapted", "scratch")
 
 
 def base_fingerprint(base: TextClassifier) -> str:
@@ -35,24 +47,130 @@ def base_fingerprint(base: TextClassifier) -> str:
     return hashlib.sha256(json.dumps(base.info, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
+def utc_day(at: datetime) -> int:
+    """Days since 1970-01-01 of an aware datetime, in UTC."""
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("times must be timezone-aware (a naive time would be read in an unknown zone)")
+    return (at.astimezone(timezone.utc).date() - datetime(1970, 1, 1).date()).days
+
+
+class _LinearHeads:
+    """Sparse linear logits for the five heads, SGD on the cross-entropy of the corrected heads, L2, clipped output.
+
+    The same learner serves as the residual on top of the base model (offset = calibrated base logits) and as
+    the model of the corrections alone (offset = 0).
+    """
+
+    def __init__(self, n_features: int, learning_rate: float, bias_learning_rate: float, l2: float, clip: float):
+        self.n_features = n_features
+        self.learning_rate, self.bias_learning_rate, self.l2, self.clip = learning_rate, bias_learning_rate, l2, clip
+        # Dense is simplest and fast; 2**19 x 5 float32 is 10 MB in memory, saved sparse.
+        self.w = np.zeros((n_features, len(HEADS)), dtype=np.float32)
+        self.scale = 1.0  # the effective weights are scale * w, so L2 shrinkage costs O(1) per step
+        self.b = np.zeros(len(HEADS), dtype=np.float64)
+
+    def one(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        """Clipped output for one sparse row, shape (5,)."""
+        return np.clip(self.scale * (val.astype(np.float64) @ self.w[idx]) + self.b, -self.clip, self.clip)
+
+    def many(self, xw, xc, n_word: int) -> np.ndarray:
+        """Clipped output for word and character feature matrices, shape (n, 5)."""
+        r = (xw @ self.w[:n_word]) + (xc @ self.w[n_word:])
+        return np.clip(self.scale * np.asarray(r, dtype=np.float64) + self.b, -self.clip, self.clip)
+
+    def step(self, idx: np.ndarray, val: np.ndarray, offset: np.ndarray, target: np.ndarray) -> None:
+        """One SGD step on the cross-entropy of the heads `target` names (int8: polarity, toxic, question)."""
+        val = val.astype(np.float64)
+        r = self.one(idx, val)
+        grad = _gradient(offset + r, target)
+        # A clipped output does not move with its weights; stepping further would only grow them silently.
+        grad[(r >= self.clip) & (grad < 0)] = 0.0
+        grad[(r <= -self.clip) & (grad > 0)] = 0.0
+        shrink = 1.0 - self.learning_rate * self.l2
+        self.scale *= shrink
+        self.b *= shrink
+        # np.add.at, because hashed rows may repeat a column (duplicate n-grams are left unsummed).
+        np.add.at(self.w, idx, (-self.learning_rate / self.scale) * np.outer(val, grad).astype(np.float32))
+        self.b -= self.bias_learning_rate * grad
+        if self.scale < 1e-3:  # fold the scale back in before float32 weights lose precision
+            self.w *= np.float32(self.scale)
+            self.scale = 1.0
+
+    def touched_rows(self) -> int:
+        return int(np.count_nonzero(np.any(self.w != 0, axis=1)))
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        """Only the rows a correction touched, with the scale folded in."""
+        w = self.w * np.float32(self.scale)
+        rows = np.flatnonzero(np.any(w != 0, axis=1)).astype(np.int64)
+        return {f"{prefix}rows": rows, f"{prefix}values": w[rows], f"{prefix}bias": self.b}
+
+    def restore(self, data, prefix: str) -> None:
+        rows, values, bias = data[f"{prefix}rows"], data[f"{prefix}values"], data[f"{prefix}bias"]
+        if values.shape != (len(rows), len(HEADS)) or bias.shape != (len(HEADS),):
+            raise ValueError(f"{prefix or 'residual '}weights have the wrong shape")
+        self.w[rows] = values
+        self.b = bias.astype(np.float64)
+
+
+def _gradient(u: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """d(cross-entropy)/d(logit) for the corrected heads: prediction minus target; zero for the others."""
+    grad = np.zeros(len(HEADS))
+    if target[0] != NO_TARGET:
+        grad[:3] = softmax(u[None, :3])[0]
+        grad[int(target[0])] -= 1.0
+    for col, k in ((3, 1), (4, 2)):
+        if target[k] != NO_TARGET:
+            grad[col] = sigmoid(u[col]) - float(target[k])
+    return grad
+
+
+def _probabilities(u: np.ndarray) -> np.ndarray:
+    """Logits (n, 5) to probabilities (n, 5): a softmax over the polarity columns, sigmoids for the binary heads."""
+    return np.concatenate([softmax(u[:, :3]), sigmoid(u[:, 3:])], axis=1)
+
+
+def _target_log_loss(p: np.ndarray, target: np.ndarray) -> dict[str, float]:
+    """Log loss of one row of probabilities (5,) on each corrected group."""
+    tiny = 1e-12
+    out = {}
+    if target[0] != NO_TARGET:
+        out["polarity"] = -np.log(max(p[int(target[0])], tiny))
+    for name, col, k in (("toxic", 3, 1), ("question", 4, 2)):
+        if target[k] != NO_TARGET:
+            out[name] = -np.log(max(p[col] if target[k] == 1 else 1.0 - p[col], tiny))
+    return out
+
+
 class AdaptiveClassifier:
-    """A base TextClassifier plus per-head residual linear models learned online from corrections.
+    """The base TextClassifier, adapted to a deployment by the corrections its staff make.
 
-    The residual lives in the calibrated logit space (polarity logits after the temperature, binary
-    logits after Platt scaling) and is added there, so one learning rate means the same for every
-    head. The base model is never modified: `reset()` returns exactly to it. Drift guards: the
-    learning rate is bounded, every step shrinks the residual toward zero (L2), and the residual's
-    contribution to any logit is clipped to +-max_shift.
+    Two online learners see every correction: (a) a residual in the base model's calibrated logit space (polarity
+    logits after the temperature, binary logits after Platt scaling), added to the base logits, and (b) a model
+    of the corrections alone on the same hashed features (softmax for polarity, logistic for the binary heads).
+    (a) keeps the base model's knowledge when corrections are few; (b) wins when the base model is wrong for the
+    deployment's domain and the residual would have to spend many corrections undoing it. Which one to trust is
+    decided per label group (polarity, toxic, question) by prequential evaluation: each new correction is first
+    predicted by both (test, then train), and the probabilities are mixed with exponential weights on their
+    discounted log losses (a Bayesian mixture; `mixture_discount` < 1 lets it follow a learner that improves
+    later, `scratch_prior` is a head start in nats for the base model). A group nobody has corrected yet
+    uses (a) alone, so an untouched model predicts exactly as the base model does.
 
-    Experience replay: one pass of SGD over a stream of corrections underfits, so every `learn_one`
-    also takes `replay` extra steps on corrections drawn uniformly from a bounded reservoir of the
-    last `reservoir_size` corrections (a ring buffer, oldest dropped first). The draws come from a
-    seeded generator whose state is saved with the model, so a saved and reloaded model continues
-    exactly as the unsaved one would. Privacy: the reservoir keeps no text, only each correction's
-    sparse hashed feature row (word and character n-gram hash buckets with their tf-idf values),
-    the base model's calibrated logits and the corrected labels. Hashed n-grams are not a strong
-    anonymisation (common words can be guessed back by hashing candidates), which is why the
-    reservoir is bounded and `reset()` (or deleting the state directory) drops it entirely.
+    The base model is never modified: `reset()` returns exactly to it. Drift guards: the learning rates are
+    bounded, every step shrinks both learners toward zero (L2), the residual's contribution to any logit is
+    clipped to +-max_shift and the scratch learner's logits to +-SCRATCH_CLIP.
+
+    Experience replay: one pass of SGD over a stream of corrections underfits, so every `learn_one` also takes
+    `replay` extra steps of both learners on corrections drawn uniformly from a bounded reservoir of the last
+    `reservoir_size` corrections (a ring buffer, oldest dropped first). The draws come from a seeded generator
+    whose state is saved with the model, so a saved and reloaded model continues exactly as the unsaved one
+    would. Privacy: the reservoir keeps no text, only each correction's sparse hashed feature row (word and
+    character n-gram hash buckets with their tf-idf values), the base model's calibrated logits, the corrected
+    labels and the UTC day of the correction. Hashed n-grams are not a strong anonymisation (common words can be
+    guessed back by hashing candidates), which is why the reservoir is bounded, `forget_before()` ages items out
+    with the text retention, and `reset()` (or deleting the state directory) drops it entirely. The learned
+    weights are not aged out: they are sums over many corrections, but a rare n-gram's weight still says that
+    some correction contained it (the residual risk that only `reset()` removes).
 
     >>> from detectors.classifier import TextClassifier
     >>> model = AdaptiveClassifier(TextClassifier.load())
@@ -80,10 +198,17 @@ class AdaptiveClassifier:
         replay: int = 8,
         reservoir_size: int = 2000,
         seed: int = 0,
+        scratch_learning_rate: float = 0.5,
+        scratch_bias_learning_rate: float = 0.05,
+        mixture_discount: float = 0.995,
+        scratch_prior: float = 0.0,
     ):
-        if not 0.0 < learning_rate <= MAX_LEARNING_RATE or not 0.0 <= bias_learning_rate <= MAX_LEARNING_RATE:
+        rates = (learning_rate, scratch_learning_rate)
+        bias_rates = (bias_learning_rate, scratch_bias_learning_rate)
+        if not all(0.0 < r <= MAX_LEARNING_RATE for r in rates) or \
+                not all(0.0 <= r <= MAX_LEARNING_RATE for r in bias_rates):
             raise ValueError(f"learning rates must be in (0, {MAX_LEARNING_RATE}]")
-        if not 0.0 <= l2 * learning_rate < 1.0:
+        if not all(0.0 <= l2 * r < 1.0 for r in rates):
             raise ValueError("l2 * learning_rate must be in [0, 1): the per-step shrink factor must stay positive")
         if not 0.0 < max_shift <= MAX_SHIFT_LIMIT:
             raise ValueError(f"max_shift must be in (0, {MAX_SHIFT_LIMIT}]")
@@ -91,6 +216,10 @@ class AdaptiveClassifier:
             raise ValueError(f"replay must be an integer in [0, {MAX_REPLAY}]")
         if not 1 <= int(reservoir_size) <= MAX_RESERVOIR or int(reservoir_size) != reservoir_size:
             raise ValueError(f"reservoir_size must be an integer in [1, {MAX_RESERVOIR}]")
+        if not 0.0 < mixture_discount <= 1.0:
+            raise ValueError("mixture_discount must be in (0, 1]")
+        if not 0.0 <= scratch_prior <= 50.0:
+            raise ValueError("scratch_prior must be in [0, 50] nats")
         self.base = base
         self.learning_rate = float(learning_rate)
         self.bias_learning_rate = float(bias_learning_rate)
@@ -99,6 +228,10 @@ class AdaptiveClassifier:
         self.replay = int(replay)
         self.reservoir_size = int(reservoir_size)
         self.seed = int(seed)
+        self.scratch_learning_rate = float(scratch_learning_rate)
+        self.scratch_bias_learning_rate = float(scratch_bias_learning_rate)
+        self.mixture_discount = float(mixture_discount)
+        self.scratch_prior = float(scratch_prior)
         self._featurizer = Featurizer(base.info["features"])
         self._n_word = int(base.info["features"]["word"]["n_features"])
         calibration = base.info["calibration"]
@@ -106,20 +239,34 @@ class AdaptiveClassifier:
         self._platt = {h: (float(calibration[h]["a"]), float(calibration[h]["b"])) for h in ("toxic", "question")}
         self.reset()
 
+    def hyperparameters(self) -> dict:
+        return {
+            "learning_rate": self.learning_rate, "bias_learning_rate": self.bias_learning_rate,
+            "l2": self.l2, "max_shift": self.max_shift,
+            "replay": self.replay, "reservoir_size": self.reservoir_size, "seed": self.seed,
+            "scratch_learning_rate": self.scratch_learning_rate,
+            "scratch_bias_learning_rate": self.scratch_bias_learning_rate,
+            "mixture_discount": self.mixture_discount, "scratch_prior": self.scratch_prior,
+        }
+
     # -- state ---------------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget every correction: predictions are the base model's again."""
-        # Dense is simplest and fast; 2**19 x 5 float32 is 10 MB in memory, saved sparse.
-        self._w = np.zeros((self._featurizer.n_features, len(HEADS)), dtype=np.float32)
-        self._scale = 1.0  # the effective weights are _scale * _w, so L2 shrinkage costs O(1) per step
-        self._b = np.zeros(len(HEADS), dtype=np.float64)
+        n = self._featurizer.n_features
+        self._residual = _LinearHeads(n, self.learning_rate, self.bias_learning_rate, self.l2, self.max_shift)
+        self._scratch = _LinearHeads(n, self.scratch_learning_rate, self.scratch_bias_learning_rate, self.l2,
+                                     SCRATCH_CLIP)
         self.updates = {"polarity": 0, "toxic": 0, "question": 0}
+        # Discounted prequential log loss of each expert per group, and how many corrections each group was scored on.
+        self._losses = {g: [0.0, 0.0] for g in GROUPS}
+        self._scored = dict.fromkeys(GROUPS, 0)
         # Reservoir slots, in slot order; _next is the slot the next correction overwrites once it is full.
         self._res_idx: list[np.ndarray] = []
         self._res_val: list[np.ndarray] = []
         self._res_base: list[np.ndarray] = []
         self._res_target: list[np.ndarray] = []
+        self._res_day: list[int] = []
         self._next = 0
         self._rng = np.random.default_rng(self.seed)
 
@@ -134,7 +281,14 @@ class AdaptiveClassifier:
 
     def residual_rows(self) -> int:
         """Number of feature rows the residual touches (a size and sanity indicator)."""
-        return int(np.count_nonzero(np.any(self._w != 0, axis=1)))
+        return self._residual.touched_rows()
+
+    def scratch_weight(self, group: str) -> float:
+        """The mixture's weight on the model of the corrections alone for one group (0 until it was scored)."""
+        if not self._scored[group]:
+            return 0.0
+        adapted, scratch = self._losses[group]
+        return float(sigmoid(np.array([adapted - scratch - self.scratch_prior]))[0])
 
     # -- inference -----------------------------------------------------------------------------------
 
@@ -147,26 +301,39 @@ class AdaptiveClassifier:
             out[:, col] = a * z[:, col] + b
         return out
 
-    def _residual(self, texts: Sequence[str]) -> np.ndarray:
-        n = len(texts)
-        if not self.updates or max(self.updates.values()) == 0:
-            return np.zeros((n, len(HEADS)))  # untouched: skip the second featurisation
+    def _experts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits of (a) base + residual and (b) the scratch learner; None for (b) while nothing was learned."""
+        base = self._calibrated_base(texts)  # validates texts the same way TextClassifier does
+        if self.n_corrections == 0:
+            return base, None  # untouched: skip the second featurisation
         xw, xc = self._featurizer.transform_parts(list(texts))
-        r = (xw @ self._w[: self._n_word]) + (xc @ self._w[self._n_word:])
-        return np.clip(self._scale * np.asarray(r, dtype=np.float64) + self._b, -self.max_shift, self.max_shift)
+        return base + self._residual.many(xw, xc, self._n_word), self._scratch.many(xw, xc, self._n_word)
 
     def adapted_logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated base logits plus the clipped residual, shape (n, 5) in HEADS order."""
-        base = self._calibrated_base(texts)  # validates texts the same way TextClassifier does
-        return base + self._residual(list(texts))
+        """Calibrated base logits plus the clipped residual (expert a), shape (n, 5) in HEADS order."""
+        return self._experts(texts)[0]
+
+    def expert_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Probabilities (n, 5) of each expert alone: (a) base + residual, (b) the scratch learner (None while
+        nothing was learned)."""
+        adapted, scratch = self._experts(texts)
+        return _probabilities(adapted), None if scratch is None else _probabilities(scratch)
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """The mixture's probabilities, shape (n, 5): negative, neutral, positive (summing to 1), toxic, question."""
+        p, q = self.expert_probabilities(texts)
+        if q is None:
+            return p
+        for group, (lo, hi) in GROUPS.items():
+            w = self.scratch_weight(group)
+            p[:, lo:hi] = (1.0 - w) * p[:, lo:hi] + w * q[:, lo:hi]
+        return p
 
     def predict(self, texts: Sequence[str]) -> TextScores:
         """Same contract as TextClassifier.predict, with the learned corrections applied."""
-        u = self.adapted_logits(texts)
-        polarity = softmax(u[:, :3]).astype(np.float32)
+        p = self.probabilities(texts).astype(np.float32)
         return TextScores(
-            negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
-            toxic=sigmoid(u[:, 3]).astype(np.float32), question=sigmoid(u[:, 4]).astype(np.float32),
+            negative=p[:, 0], neutral=p[:, 1], positive=p[:, 2], toxic=p[:, 3], question=p[:, 4],
             # Hard toxic labels keep the base model's stored threshold, as TextClassifier.predict does.
             toxic_threshold=self.base.toxic_threshold,
         )
@@ -174,10 +341,15 @@ class AdaptiveClassifier:
     # -- learning ------------------------------------------------------------------------------------
 
     def learn_one(
-        self, text: str, polarity: str | None = None, toxic: bool | int | None = None, question: bool | int | None = None
+        self, text: str, polarity: str | None = None, toxic: bool | int | None = None,
+        question: bool | int | None = None, *, at: datetime | None = None,
     ) -> None:
-        """One SGD step on the cross-entropy of the corrected heads (heads given as None are left alone),
-        then `replay` steps on corrections drawn from the reservoir, which now includes this one."""
+        """Score both learners on this correction (heads given as None are left alone), take one SGD step of
+        each, then `replay` steps on corrections drawn from the reservoir, which now includes this one.
+
+        `at` is when the correction was made (timezone-aware, default now); its UTC day is kept with the
+        reservoir item so that `forget_before` can age it out.
+        """
         if not isinstance(text, str):
             raise TypeError(f"text is {type(text).__name__}, expected str")
         if polarity is not None and polarity not in POLARITY_LABELS:
@@ -188,24 +360,40 @@ class AdaptiveClassifier:
                 raise ValueError(f"{name} must be 0/1 or a bool, got {value!r}")
         if polarity is None and toxic is None and question is None:
             raise ValueError("a correction needs at least one of polarity, toxic, question")
+        day = utc_day(at if at is not None else datetime.now(timezone.utc))
 
         xw, xc = self._featurizer.transform_parts([text])
         idx = np.concatenate([xw.indices, xc.indices + self._n_word]).astype(np.int32)
         val = np.concatenate([xw.data, xc.data]).astype(np.float32)
         base = self._calibrated_base([text])[0]
         target = _encode_target(polarity, toxic, question)
+        self._score(idx, val, base, target)
         for name, value in (("polarity", polarity), ("toxic", toxic), ("question", question)):
             if value is not None:
                 self.updates[name] += 1
         self._step(idx, val, base, target)
-        self._remember(idx, val, base, target)
+        self._remember(idx, val, base, target, day)
         for _ in range(self.replay):
             j = int(self._rng.integers(len(self._res_idx)))
             self._step(self._res_idx[j], self._res_val[j], self._res_base[j], self._res_target[j])
 
-    def _remember(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
+    def _score(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
+        """Prequential step: add each expert's log loss on this not yet learned correction to its discounted sum."""
+        adapted = _target_log_loss(_probabilities((base + self._residual.one(idx, val))[None])[0], target)
+        scratch = _target_log_loss(_probabilities(self._scratch.one(idx, val)[None])[0], target)
+        for group in adapted:
+            losses = self._losses[group]
+            self._losses[group] = [self.mixture_discount * losses[0] + adapted[group],
+                                   self.mixture_discount * losses[1] + scratch[group]]
+            self._scored[group] += 1
+
+    def _step(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
+        self._residual.step(idx, val, base, target)
+        self._scratch.step(idx, val, np.zeros(len(HEADS)), target)
+
+    def _remember(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
         """Append to the ring buffer, overwriting the oldest correction once it holds reservoir_size."""
-        item = (idx, val, base.astype(np.float64), target)
+        item = (idx, val, base.astype(np.float64), target, int(day))
         if len(self._res_idx) < self.reservoir_size:
             for store, value in zip(self._reservoir_lists(), item):
                 store.append(value)
@@ -215,34 +403,26 @@ class AdaptiveClassifier:
             store[self._next] = value
         self._next = (self._next + 1) % self.reservoir_size
 
-    def _reservoir_lists(self) -> tuple[list, list, list, list]:
-        return self._res_idx, self._res_val, self._res_base, self._res_target
+    def _reservoir_lists(self) -> tuple[list, list, list, list, list]:
+        return self._res_idx, self._res_val, self._res_base, self._res_target, self._res_day
 
-    def _step(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
-        """One SGD step on the cross-entropy of the heads `target` names (int8: polarity, toxic, question)."""
-        val = val.astype(np.float64)
-        r = np.clip(self._scale * (val @ self._w[idx]) + self._b, -self.max_shift, self.max_shift)
-        u = base + r
-        grad = np.zeros(len(HEADS))  # d(cross-entropy)/d(adapted logit): prediction minus target
-        if target[0] != NO_TARGET:
-            grad[:3] = softmax(u[None, :3])[0]
-            grad[int(target[0])] -= 1.0
-        for col, k in ((3, 1), (4, 2)):
-            if target[k] != NO_TARGET:
-                grad[col] = sigmoid(u[col]) - float(target[k])
-        # A clipped residual does not move with its weights; stepping further would only grow them silently.
-        grad[(r >= self.max_shift) & (grad < 0)] = 0.0
-        grad[(r <= -self.max_shift) & (grad > 0)] = 0.0
+    def forget_before(self, cutoff: datetime) -> int:
+        """Drop the reservoir items corrected on or before the UTC day of `cutoff`; returns how many.
 
-        shrink = 1.0 - self.learning_rate * self.l2
-        self._scale *= shrink
-        self._b *= shrink
-        # np.add.at, because hashed rows may repeat a column (duplicate n-grams are left unsummed).
-        np.add.at(self._w, idx, (-self.learning_rate / self._scale) * np.outer(val, grad).astype(np.float32))
-        self._b -= self.bias_learning_rate * grad
-        if self._scale < 1e-3:  # fold the scale back in before float32 weights lose precision
-            self._w *= np.float32(self._scale)
-            self._scale = 1.0
+        Day resolution errs toward forgetting (an item from the cutoff's own day goes too), and items of
+        unknown day (loaded from v1/v2 files) always go. The learned weights stay: see the class docstring.
+        """
+        cutoff_day = utc_day(cutoff)
+        # Oldest first: while the ring is not full the slots are in correction order, once full the oldest is _next.
+        n = len(self._res_idx)
+        order = list(range(self._next, n)) + list(range(self._next)) if n == self.reservoir_size else list(range(n))
+        keep = [i for i in order if self._res_day[i] > cutoff_day]
+        dropped = n - len(keep)
+        if dropped:
+            for store in self._reservoir_lists():
+                store[:] = [store[i] for i in keep]
+            self._next = len(keep) % self.reservoir_size
+        return dropped
 
     # -- persistence ---------------------------------------------------------------------------------
 
@@ -250,21 +430,18 @@ class AdaptiveClassifier:
         """Write residual.npz (sparse rows, no pickle) and adaptive.json; each file is replaced atomically."""
         path = pathlib.Path(directory)
         path.mkdir(parents=True, exist_ok=True)
-        w = self._w * np.float32(self._scale)
-        rows = np.flatnonzero(np.any(w != 0, axis=1)).astype(np.int64)
         weights_tmp = _temp_in(path, ".npz")
-        _write_npz(weights_tmp, {"rows": rows, "values": w[rows], "bias": self._b, **self._reservoir_arrays()})
+        _write_npz(weights_tmp, {**self._residual.arrays(""), **self._scratch.arrays("scratch_"),
+                                 **self._reservoir_arrays()})
         digest = hashlib.sha256(weights_tmp.read_bytes()).hexdigest()
         state = {
             "format": FORMAT,
             "base_fingerprint": base_fingerprint(self.base),
             "base_name": self.base.info.get("name"),
-            "hyperparameters": {
-                "learning_rate": self.learning_rate, "bias_learning_rate": self.bias_learning_rate,
-                "l2": self.l2, "max_shift": self.max_shift,
-                "replay": self.replay, "reservoir_size": self.reservoir_size, "seed": self.seed,
-            },
+            "hyperparameters": self.hyperparameters(),
             "updates": self.updates,
+            # Python floats survive JSON exactly (shortest repr), so the mixture continues bit for bit.
+            "mixture": {"losses": self._losses, "scored": self._scored},
             # Python ints of any size survive JSON, so the generator's 128-bit state round-trips exactly.
             "replay_state": {"next_slot": self._next, "rng": self._rng.bit_generator.state},
             "weights_sha256": digest,
@@ -277,7 +454,11 @@ class AdaptiveClassifier:
 
     @classmethod
     def load(cls, base: TextClassifier, directory: str | os.PathLike) -> "AdaptiveClassifier":
-        """Restore a saved residual onto `base`; refuses a residual learned for another base model."""
+        """Restore a saved model onto `base`; refuses one learned for another base model.
+
+        v1 files load with an empty reservoir, v2 files with their reservoir items of unknown day; both with
+        an untrained scratch learner, so they predict exactly as before until the next correction.
+        """
         path = pathlib.Path(directory)
         try:
             state = json.loads((path / STATE_FILE).read_text(encoding="utf-8"))
@@ -292,15 +473,21 @@ class AdaptiveClassifier:
             raise ModelError(f"{path}: adapted for another base model ({state.get('base_name')!r}); reset it to start over")
         if hashlib.sha256(raw).hexdigest() != state.get("weights_sha256"):
             raise ModelError(f"{path}: {WEIGHTS_FILE} does not match {STATE_FILE} (interrupted write?)")
+        version = state["format"]
         try:
             model = cls(base, **state["hyperparameters"])
             with np.load(path / WEIGHTS_FILE, allow_pickle=False) as data:
-                rows, values, bias = data["rows"], data["values"], data["bias"]
-            model._w[rows] = values
-            model._b = bias.astype(np.float64)
+                model._residual.restore(data, "")
+                if version == FORMAT:
+                    model._scratch.restore(data, "scratch_")
+                if version != V1:
+                    model._restore_reservoir(data, state["replay_state"], with_days=version == FORMAT)
             model.updates = {k: int(state["updates"][k]) for k in ("polarity", "toxic", "question")}
-            if state["format"] != "stormwatch-adaptive-v1":
-                model._restore_reservoir(path / WEIGHTS_FILE, state["replay_state"])
+            if version == FORMAT:
+                model._losses = {g: [float(x) for x in state["mixture"]["losses"][g]] for g in GROUPS}
+                model._scored = {g: int(state["mixture"]["scored"][g]) for g in GROUPS}
+                if any(len(v) != len(EXPERTS) for v in model._losses.values()):
+                    raise ValueError("mixture losses do not fit")
         except (KeyError, TypeError, ValueError, IndexError, OSError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: invalid adapted model ({exc!r})") from exc
         return model
@@ -315,14 +502,15 @@ class AdaptiveClassifier:
             "res_values": np.concatenate(self._res_val).astype(np.float32) if n else np.zeros(0, np.float32),
             "res_base": np.asarray(self._res_base, dtype=np.float64).reshape(n, len(HEADS)),
             "res_targets": np.asarray(self._res_target, dtype=np.int8).reshape(n, 3),
+            "res_days": np.asarray(self._res_day, dtype=np.int32).reshape(n),
         }
 
-    def _restore_reservoir(self, weights: pathlib.Path, replay_state: dict) -> None:
-        with np.load(weights, allow_pickle=False) as data:
-            indptr, indices, values = data["res_indptr"], data["res_indices"], data["res_values"]
-            bases, targets = data["res_base"], data["res_targets"]
+    def _restore_reservoir(self, data, replay_state: dict, *, with_days: bool) -> None:
+        indptr, indices, values = data["res_indptr"], data["res_indices"], data["res_values"]
+        bases, targets = data["res_base"], data["res_targets"]
         n = len(indptr) - 1
-        if n > self.reservoir_size or bases.shape != (n, len(HEADS)) or targets.shape != (n, 3):
+        days = data["res_days"] if with_days else np.full(n, UNKNOWN_DAY, dtype=np.int32)
+        if n > self.reservoir_size or bases.shape != (n, len(HEADS)) or targets.shape != (n, 3) or days.shape != (n,):
             raise ValueError("reservoir arrays do not fit together")
         if n and (indices.min() < 0 or indices.max() >= self._featurizer.n_features):
             raise ValueError("reservoir feature index out of range")
@@ -330,6 +518,7 @@ class AdaptiveClassifier:
         self._res_val = [values[indptr[i]:indptr[i + 1]].astype(np.float32) for i in range(n)]
         self._res_base = [bases[i].astype(np.float64) for i in range(n)]
         self._res_target = [targets[i].astype(np.int8) for i in range(n)]
+        self._res_day = [int(d) for d in days]
         self._next = int(replay_state["next_slot"])
         if not 0 <= self._next < self.reservoir_size:
             raise ValueError("reservoir slot out of range")

@@ -8,6 +8,9 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from detectors.lexicon import SOURCE as LEXICON_SOURCE
+from detectors.lexicon import checked_lexicon, load_lexicon
+
 MAX_CHARS = 2000
 FEATURE_SCHEME = "stormwatch-hash-v1"
 
@@ -19,6 +22,16 @@ DEFAULT_FEATURES: dict[str, Any] = {
     "word": {"n_features": 2**18, "ngram_range": [1, 2], "weight": 1.0},
     "char": {"n_features": 2**18, "ngram_range": [3, 5], "weight": 1.0},
 }
+
+
+
+def default_features(lexicon_weight: float = 0.0) -> dict[str, Any]:
+    """DEFAULT_FEATURES plus, if lexicon_weight > 0, the installed polarity lexicon (recorded by its SHA-256)."""
+    features = {**DEFAULT_FEATURES}
+    if lexicon_weight > 0:
+        features["lexicon"] = {"source": LEXICON_SOURCE, "sha256": load_lexicon().sha256, "weight": lexicon_weight}
+    return features
+
 
 _SEP = "\x00"  # joins a whole batch into one string so each regex runs once per batch, not per text
 # Two literal-prefix patterns scan far faster than one alternation.
@@ -202,13 +215,42 @@ def _space_out_punctuation(text: str) -> str:
     return out.tobytes().decode("utf-32-le")
 
 
-def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int]) -> sp.csr_matrix:
-    """Hashed word n-grams; ?!.,;:() and quotes are split off as tokens, emoji stay where spaces put them."""
+def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int],
+                  lexicon: dict[str, float] | None = None, lexicon_weight: float = 1.0) -> sp.csr_matrix:
+    """Hashed word n-grams; ?!.,;:() and quotes are split off as tokens, emoji stay where spaces put them.
+
+    With a polarity lexicon, two more columns (the hash buckets of the pseudo-words LEXICON_TOKENS) hold the
+    share of the text's tokens that are negative resp. positive lexicon words, weighted by their polarity.
+    """
     tokens = _space_out_punctuation((" " + _SEP + " ").join(docs)).split()
     vocab = {t: zlib.crc32(t.encode("utf-8")) for t in set(tokens)}
     codes = np.fromiter(map(vocab.__getitem__, tokens), dtype=np.uint32, count=len(tokens))
     is_sep = codes == np.uint32(vocab.get(_SEP, 0)) if _SEP in vocab else np.zeros(len(codes), dtype=bool)
-    return _hashed(codes, is_sep, len(docs), n_features, ngram_range)
+    x = _hashed(codes, is_sep, len(docs), n_features, ngram_range)
+    if lexicon is not None:
+        x = x + _lexicon_block(tokens, vocab, is_sep, len(docs), n_features, lexicon, lexicon_weight)
+    return x
+
+
+# Pseudo-words whose unigram hash buckets carry the lexicon shares (so the model format needs no new block).
+LEXICON_TOKENS = ("xxlexneg", "xxlexpos")
+
+
+def _lexicon_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray, n_docs: int, n_features: int,
+                   lexicon: dict[str, float], weight: float) -> sp.csr_matrix:
+    # A share, not a count or 1/sqrt(n) value: a long report with two negative words is not a negative text.
+    polarity_of = {t: lexicon.get(t, 0.0) for t in vocab}
+    polarity = np.fromiter(map(polarity_of.__getitem__, tokens), dtype=np.float64, count=len(tokens))
+    doc = np.cumsum(is_sep)
+    n_tokens = np.bincount(doc[~is_sep], minlength=n_docs)[:n_docs]
+    negative = np.bincount(doc, weights=np.maximum(-polarity, 0.0), minlength=n_docs)[:n_docs]
+    positive = np.bincount(doc, weights=np.maximum(polarity, 0.0), minlength=n_docs)[:n_docs]
+    bits = int(n_features).bit_length() - 1
+    columns = _bucket(np.array([zlib.crc32(t.encode("utf-8")) for t in LEXICON_TOKENS], dtype=np.uint32),
+                      1 * 0x2545F491, bits)
+    shares = np.stack([negative, positive], axis=1) / np.maximum(n_tokens, 1)[:, None] * weight
+    return sp.csr_matrix((shares.ravel().astype(np.float32), np.tile(columns, n_docs),
+                          np.arange(0, 2 * n_docs + 1, 2)), shape=(n_docs, n_features))
 
 
 def char_features(docs: list[str], n_features: int, ngram_range: Sequence[int]) -> sp.csr_matrix:
@@ -228,6 +270,11 @@ class Featurizer:
         self.word = self.settings["word"]
         self.char = self.settings["char"]
         self.n_features = int(self.word["n_features"]) + int(self.char["n_features"])
+        # Models before 0.4.0 have no lexicon settings and keep their exact feature space.
+        self.lexicon_settings = self.settings.get("lexicon")
+        self._lexicon = None
+        if self.lexicon_settings:
+            self._lexicon = checked_lexicon(self.lexicon_settings["sha256"]).polarity
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One matrix: word block, then char block (for training)."""
@@ -237,7 +284,8 @@ class Featurizer:
         """Word and char blocks separately, so inference can skip the costly hstack."""
         normalised = normalise_batch(texts)
         with_meta = [n + " " + meta_tokens(t) for n, t in zip(normalised, texts)]
-        xw = word_features(with_meta, int(self.word["n_features"]), self.word["ngram_range"])
+        xw = word_features(with_meta, int(self.word["n_features"]), self.word["ngram_range"], self._lexicon,
+                           float(self.lexicon_settings["weight"]) if self._lexicon is not None else 1.0)
         xc = char_features(normalised, int(self.char["n_features"]), self.char["ngram_range"])
         if float(self.word.get("weight", 1.0)) != 1.0:
             xw = xw * float(self.word["weight"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -57,3 +58,27 @@ def load_adapted(base: TextClassifier, directory: Path | None) -> AdaptiveClassi
         return None
     log.info("using the adapted model in %s (%d corrections learned)", directory, model.n_corrections)
     return model
+
+
+def forget_expired_corrections(model_dir: str | None, directory: Path | None, cutoff: datetime) -> int:
+    """Drop the adapted model's replay items corrected on or before `cutoff`'s day and save it; how many went.
+
+    0 when there is no adapted model. Raises ModelError when there is one but it cannot be loaded (broken, or
+    learned for another base model): the caller decides whether that is fatal. The learned weights stay.
+    """
+    if state_stamp(directory) is None:
+        return 0
+    model = AdaptiveClassifier.load(TextClassifier.load(model_dir), directory)
+    dropped = model.forget_before(cutoff)
+    if dropped:
+        model.save(directory)
+    return dropped
+
+
+def forget_expired_for(settings, now: datetime) -> int:
+    """Apply the text retention (`privacy.raw_text_days`) to the deployment's adapted model, as the database
+    purge does to stored texts. Raises ModelError/OSError like forget_expired_corrections."""
+    directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
+    return forget_expired_corrections(settings.classifier.model, directory,
+                                      now - timedelta(days=settings.privacy.raw_text_days))
+

@@ -150,18 +150,29 @@ def run(config_path: str, host: str | None, port: int | None) -> None:
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
 def purge(config_path: str) -> None:
-    """Apply the retention rules now: erase old texts, delete old mentions and buckets."""
+    """Apply the retention rules now: erase old texts, delete old mentions and buckets, and drop the adapted
+    model's replay items (hashed features of corrected texts) older than the text retention."""
     from datetime import datetime, timezone
 
+    from detectors.classifier import ModelError
+    from monitor.adapted import forget_expired_for
     from monitor.storage import Store
 
     settings = _settings(config_path)
+    now = datetime.now(timezone.utc)
     store = Store.open(settings.database.url)
     try:
-        counts = store.purge_expired(datetime.now(timezone.utc), settings.privacy)
+        counts = store.purge_expired(now, settings.privacy)
     finally:
         store.close()
-    click.echo(json.dumps(counts))
+    forgotten: int | None = None
+    try:
+        forgotten = forget_expired_for(settings, now)
+    except (ModelError, OSError) as exc:
+        # The database purge above is done and must not fail because of a broken model file; null = "not applied".
+        click.echo(f"stormwatch purge: warning: replay items of the adapted model not purged ({exc}); "
+                   f"`stormwatch correct --reset` drops them", err=True)
+    click.echo(json.dumps({**counts, "replay_items_forgotten": forgotten}))
 
 
 def _register_optional_commands() -> None:

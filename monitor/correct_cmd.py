@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -63,6 +64,8 @@ def correct(
     except ModelError as exc:
         _fail(f"{exc}")
         return
+    # one time for the stored correction and the reservoir item, so `stormwatch purge` ages both out together
+    now = datetime.now(timezone.utc)
     try:
         with Store.open(settings.database.url) as store:
             found, text = store_corrections.mention_text(store.engine, platform, external_id)
@@ -72,7 +75,7 @@ def correct(
             correction_id = store_corrections.add_correction(
                 store.engine, platform=platform, external_id=external_id, text=text, polarity=polarity,
                 toxic=None if toxic is None else toxic == "1", question=None if question is None else question == "1",
-                corrected_by=corrected_by,
+                corrected_by=corrected_by, at=now,
             )
     except StorageError as exc:
         _fail(str(exc), 1)
@@ -84,7 +87,7 @@ def correct(
         return
     before = model.predict([text])
     model.learn_one(text, polarity=polarity, toxic=None if toxic is None else int(toxic),
-                    question=None if question is None else int(question))
+                    question=None if question is None else int(question), at=now)
     after = model.predict([text])
     model.save(state)
     for head in HEADS:

@@ -10,6 +10,8 @@ from typing import Callable
 
 from prometheus_client import CollectorRegistry
 
+from detectors.classifier import ModelError
+from monitor.adapted import forget_expired_for
 from monitor.collectors import RawRecord, read_records
 from monitor.config import FileReplayCollector, Settings
 from monitor.pipeline import Pipeline, build_pipeline
@@ -42,7 +44,8 @@ class ReplayWorker:
         self.clock = clock
         self.sleep = sleep
         self.stop = threading.Event()
-        self._last_purge = 0.0
+        # None: purge on the first pass (monotonic time may start near 0, e.g. shortly after boot)
+        self._last_purge: float | None = None
 
     def run_once(self) -> int:
         """One pass over every collector from its checkpoint; returns the number of records processed."""
@@ -110,12 +113,22 @@ class ReplayWorker:
 
     def _maybe_purge(self) -> None:
         now = time.monotonic()
-        if now - self._last_purge < PURGE_EVERY_SECONDS:
+        if self._last_purge is not None and now - self._last_purge < PURGE_EVERY_SECONDS:
             return
         self._last_purge = now
-        counts = self.store.purge_expired(self.clock(), self.settings.privacy)
+        now = self.clock()
+        counts = self.store.purge_expired(now, self.settings.privacy)
         if any(counts.values()):
             log.info("retention: %s", counts)
+        try:
+            forgotten = forget_expired_for(self.settings, now)
+        except (ModelError, OSError) as exc:
+            # Retention of the database is done; a broken adapted model must not stop the service.
+            log.warning("retention: replay items of the adapted model not purged (%s); "
+                        "`stormwatch correct --reset` drops them", exc)
+        else:
+            if forgotten:
+                log.info("retention: %d replay items of the adapted model forgotten", forgotten)
 
 
 def build_service(settings: Settings, *, registry: CollectorRegistry | None = None, clock: Clock = system_clock):

@@ -110,6 +110,12 @@ def test_correct_stores_learns_and_resets(deployment) -> None:
     with Store.open(f"sqlite:///{db}") as store:
         rows = corr.list_corrections(store.engine)
     assert [(r["external_id"], r["polarity"], r["corrected_by"]) for r in rows] == [("m1", "negative", "Team")]
+    # the replay item carries the stored correction's day, so `stormwatch purge` ages both out together
+    from detectors.classifier import TextClassifier
+    from detectors.feedback import AdaptiveClassifier, utc_day
+
+    adapted = AdaptiveClassifier.load(TextClassifier.load(), state)
+    assert adapted._res_day == [utc_day(rows[0]["at"])]
 
     again = runner.invoke(correct, args)
     assert "2 corrections learned" in again.output

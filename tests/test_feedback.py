@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -63,11 +64,13 @@ def test_save_load_round_trip_and_reset(base, tmp_path) -> None:
     model.save(tmp_path)
     assert not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
     with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as data:
-        assert set(data.files) == {"rows", "values", "bias", "res_indptr", "res_indices", "res_values", "res_base",
-                                   "res_targets"}
+        assert set(data.files) == {"rows", "values", "bias", "scratch_rows", "scratch_values", "scratch_bias",
+                                   "res_indptr", "res_indices", "res_values", "res_base", "res_targets", "res_days"}
     again = AdaptiveClassifier.load(base, tmp_path)
     assert again.learning_rate == 0.7 and again.updates == model.updates
+    assert again.hyperparameters() == model.hyperparameters()
     np.testing.assert_allclose(again.adapted_logits(TEXTS), model.adapted_logits(TEXTS), atol=1e-5)
+    np.testing.assert_allclose(again.probabilities(TEXTS), model.probabilities(TEXTS), atol=1e-6)
     again.reset()
     np.testing.assert_allclose(again.predict(TEXTS).negative, base.predict(TEXTS).negative, atol=1e-5)
 
@@ -108,10 +111,13 @@ def test_many_corrections_fix_a_systematic_error(base) -> None:
              for d in ("Montag", "Dienstag", "Mittwoch")]
     unseen = ["Baustelle in der Gartenstraße ab Freitag. Umleitung ist ausgeschildert."]
     model = AdaptiveClassifier(base)
-    start = float(model.predict(unseen).neutral[0])
+    start = float(model.expert_probabilities(unseen)[0][0, 1])
     for text in train:
         model.learn_one(text, polarity="neutral")
-    assert float(model.predict(unseen).neutral[0]) > max(start, 0.5)
+    assert float(model.expert_probabilities(unseen)[0][0, 1]) > max(start, 0.5)  # the residual learned it
+    # the shipped model already agrees, so the mixture keeps trusting it more than the scratch learner
+    assert model.scratch_weight("polarity") < 0.5
+    assert model.predict(unseen).sentiment() == ["neutral"]
 
 
 def test_docstring_examples() -> None:
@@ -148,6 +154,11 @@ def test_replay_is_deterministic_across_save_and_load(base, tmp_path) -> None:
     for text, label in STREAM[10:20]:
         resumed.learn_one(text, polarity=label)
     np.testing.assert_allclose(resumed.adapted_logits(TEXTS), straight.adapted_logits(TEXTS), atol=1e-6)
+    # the scratch learner and the mixture continue exactly too
+    np.testing.assert_allclose(resumed.probabilities(TEXTS), straight.probabilities(TEXTS), atol=1e-6)
+    # (saving folds the L2 scale into the float32 weights, so "exactly" means up to float rounding)
+    assert resumed.scratch_weight("polarity") == pytest.approx(straight.scratch_weight("polarity"), rel=1e-5)
+    assert straight.scratch_weight("polarity") > 0.0
     # a different seed replays other items, so the check above can fail
     other = AdaptiveClassifier(base, replay=3, reservoir_size=8, seed=6)
     for text, label in STREAM[:20]:
@@ -169,10 +180,8 @@ def test_v1_files_load_with_an_empty_reservoir(base, tmp_path) -> None:
     model = AdaptiveClassifier(base, replay=0)
     model.learn_one(TEXTS[0], polarity="negative")
     # write what version 1 wrote: no reservoir arrays, no replay settings, no generator state
-    w = model._w * np.float32(model._scale)
-    rows = np.flatnonzero(np.any(w != 0, axis=1)).astype(np.int64)
     with open(tmp_path / WEIGHTS_FILE, "wb") as handle:
-        np.savez_compressed(handle, rows=rows, values=w[rows], bias=model._b)
+        np.savez_compressed(handle, **model._residual.arrays(""))
     state = {"format": "stormwatch-adaptive-v1", "base_fingerprint": detectors.feedback.base_fingerprint(base),
              "base_name": base.info.get("name"),
              "hyperparameters": {"learning_rate": 1.0, "bias_learning_rate": 0.2, "l2": 1e-4, "max_shift": 4.0},
@@ -212,3 +221,135 @@ def test_replay_settings_are_bounded(base) -> None:
         AdaptiveClassifier(base, replay=-1)
     with pytest.raises(ValueError, match="reservoir_size"):
         AdaptiveClassifier(base, reservoir_size=0)
+
+
+# -- mixture of the residual and the scratch learner (format v3) ------------------------------------------
+
+def _flipped_stream(n: int, offset: int = 0) -> list[tuple[str, str]]:
+    """A deployment whose staff label complaints "positive" and thanks "negative": the base model is wrong on all."""
+    places = ("Hauptbahnhof", "Rathaus", "Marktplatz", "Schwimmbad", "Bürgeramt", "Stadtpark", "Friedhof")
+    out = []
+    for i in range(offset, offset + n):
+        place = places[i % len(places)]
+        if i % 2:
+            out.append((f"Frechheit, am {place} ist schon wieder alles kaputt und dreckig, Nummer {i}.", "positive"))
+        else:
+            out.append((f"Vielen Dank, am {place} ist alles sauber und schön geworden, Nummer {i}.", "negative"))
+    return out
+
+
+def _accuracy(p: np.ndarray, labels: list[str]) -> float:
+    names = ("negative", "neutral", "positive")
+    return float(np.mean([names[k] == label for k, label in zip(p[:, :3].argmax(axis=1), labels)]))
+
+
+def test_mixture_follows_the_corrections_when_the_base_model_is_wrong(base) -> None:
+    train, held_out = _flipped_stream(60), _flipped_stream(20, offset=1000)
+    texts, labels = [t for t, _ in held_out], [label for _, label in held_out]
+    assert _accuracy(AdaptiveClassifier(base).probabilities(texts), labels) < 0.3  # the premise: base is wrong
+    # a tightly bounded residual (the drift guard) cannot undo a confident base model on its own
+    model = AdaptiveClassifier(base, max_shift=1.0)
+    for text, label in train:
+        model.learn_one(text, polarity=label)
+    residual, scratch = model.expert_probabilities(texts)
+    assert _accuracy(residual, labels) < 0.5
+    assert _accuracy(scratch, labels) >= 0.9
+    assert model.scratch_weight("polarity") > 0.9
+    assert _accuracy(model.probabilities(texts), labels) >= _accuracy(scratch, labels)
+    # the groups are weighed separately: nobody corrected toxic, so that head is still the base model's
+    np.testing.assert_allclose(model.predict(texts).toxic, base.predict(texts).toxic, atol=1e-6)
+
+
+def test_a_few_corrections_agreeing_with_the_base_model_keep_it_in_charge(base) -> None:
+    texts = ["Frechheit, schon wieder fällt der Bus aus!", "Vielen herzlichen Dank für die tolle Hilfe!"]
+    labels = [AdaptiveClassifier(base).predict([t]).sentiment()[0] for t in texts]
+    model = AdaptiveClassifier(base)
+    for text, label in zip(texts, labels):
+        model.learn_one(text, polarity=label)
+    assert model.scratch_weight("polarity") < 0.5
+
+
+def test_zero_corrections_predict_exactly_the_base_model(base) -> None:
+    model = AdaptiveClassifier(base)
+    want = base.predict(TEXTS)
+    for _ in range(2):  # untouched, and after learning and reset
+        got = model.predict(TEXTS)
+        for head in ("negative", "neutral", "positive", "toxic", "question"):
+            np.testing.assert_allclose(getattr(got, head), getattr(want, head), rtol=0, atol=2e-7)
+        assert model.scratch_weight("polarity") == 0.0
+        for text, label in _flipped_stream(5):
+            model.learn_one(text, polarity=label)
+        model.reset()
+
+
+def _as_v2(model: AdaptiveClassifier, directory) -> None:
+    """Rewrite a saved v3 model as version 2 wrote it: no scratch learner, no mixture, no correction days."""
+    import hashlib
+
+    with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if not k.startswith("scratch_") and k != "res_days"}
+    with open(directory / WEIGHTS_FILE, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    state = json.loads((directory / STATE_FILE).read_text())
+    state["format"] = "stormwatch-adaptive-v2"
+    del state["mixture"]
+    state["hyperparameters"] = {k: state["hyperparameters"][k] for k in
+                                ("learning_rate", "bias_learning_rate", "l2", "max_shift", "replay", "reservoir_size",
+                                 "seed")}
+    state["weights_sha256"] = hashlib.sha256((directory / WEIGHTS_FILE).read_bytes()).hexdigest()
+    (directory / STATE_FILE).write_text(json.dumps(state))
+
+
+def test_v2_files_load_predict_as_before_and_their_items_count_as_unknown_age(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=8)
+    for text, label in STREAM[:10]:
+        model.learn_one(text, polarity=label)
+    model.save(tmp_path)
+    _as_v2(model, tmp_path)
+    old = AdaptiveClassifier.load(base, tmp_path)
+    assert old.reservoir_len == 8 and old.updates == model.updates
+    assert old.scratch_weight("polarity") == 0.0  # an untrained scratch learner gets no say
+    # exactly what version 2 predicted: base plus residual
+    np.testing.assert_allclose(old.probabilities(TEXTS), model.expert_probabilities(TEXTS)[0], atol=1e-6)
+    # items without a day are of unknown age: the first purge drops them, whatever the cutoff
+    assert old.forget_before(datetime(1990, 1, 1, tzinfo=timezone.utc)) == 8
+    assert old.reservoir_len == 0
+    old.learn_one(TEXTS[1], polarity="positive")
+    old.save(tmp_path)
+    assert json.loads((tmp_path / STATE_FILE).read_text())["format"] == detectors.feedback.FORMAT
+
+
+# -- ageing out the reservoir ---------------------------------------------------------------------------
+
+DAY0 = datetime(2026, 3, 1, 15, 30, tzinfo=timezone.utc)
+
+
+def _days(model: AdaptiveClassifier) -> list[int]:
+    return sorted(model._res_day)
+
+
+def test_forget_before_drops_old_items_and_keeps_new_ones(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=5)
+    for d, (text, label) in enumerate(STREAM[:8]):  # one correction a day; the ring keeps days 3..7
+        model.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    weights = model.probabilities(TEXTS)
+    first = detectors.feedback.utc_day(DAY0)
+    assert _days(model) == [first + d for d in range(3, 8)]
+    # the cutoff's own day goes too (day resolution errs toward forgetting)
+    assert model.forget_before(DAY0 + timedelta(days=5, hours=-10)) == 3
+    assert _days(model) == [first + 6, first + 7]
+    np.testing.assert_array_equal(model.probabilities(TEXTS), weights)  # the learned weights stay (documented)
+    assert model.forget_before(DAY0 + timedelta(days=5)) == 0
+    # the ring keeps working after the hole: three more fill it, then the oldest kept (day 6) is overwritten first
+    for d, (text, label) in enumerate(STREAM[8:12], start=8):
+        model.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    assert _days(model) == [first + d for d in range(7, 12)]
+    model.save(tmp_path)
+    again = AdaptiveClassifier.load(base, tmp_path)
+    assert _days(again) == _days(model)
+    # a time in another zone counts by its UTC day; a naive time is refused
+    assert again.forget_before(datetime(2026, 3, 9, 1, 0, tzinfo=timezone(timedelta(hours=2)))) == 1
+    with pytest.raises(ValueError, match="timezone"):
+        again.forget_before(datetime(2026, 3, 9))
+    with pytest.raises(ValueError, match="timezone"):
+        again.learn_one("x", polarity="neutral", at=datetime(2026, 3, 9))

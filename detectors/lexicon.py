@@ -1,0 +1,106 @@
+"""German polarity lexicon from the textblob-de package, expanded to inflected forms, for lexicon features.
+
+Why a lexicon: the polarity head learns from a few thousand hand-written comments, so most words of a new
+deployment were never seen in training. A general-purpose lexicon gives every known opinion word a shared
+"negative word" / "positive word" feature the head can weigh, which carries over to unseen vocabulary.
+
+Source: textblob-de 0.4.3 (MIT), file `textblob_de/data/de-sentiment.xml`, an approximation of the German
+Polarity Lexicon by Manfred Klenner, Simon Clematide, Martin Wiegand and Ronny Peters (version 1.1, 2010) in the
+format of the `pattern` project by Markus Killer. The file is read from the installed package (it is not copied
+into this repository); the package itself is never imported (it would pull in NLTK for nothing). A model
+records the file's SHA-256, so a different lexicon cannot silently change its features.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import pathlib
+import re
+from typing import NamedTuple
+
+PACKAGE = "textblob_de"
+RELATIVE_PATH = ("data", "de-sentiment.xml")
+SOURCE = "textblob-de de-sentiment.xml"
+
+_WORD = re.compile(r"<word\s([^>]*)/>")
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+
+# The lexicon lists lemmas; comments use inflected forms. Regular endings only: irregular forms stay unknown,
+# which costs recall, never precision.
+_ADJECTIVE_ENDINGS = ("e", "en", "er", "es", "em", "ste", "sten", "ster", "este", "esten", "ester")
+_NOUN_ENDINGS = ("s", "n", "en", "e", "es")
+_VERB_FORMS = ("{s}t", "{s}e", "{s}st", "ge{s}t", "{s}te", "{s}ten", "{s}end")
+
+
+class LexiconError(RuntimeError):
+    """The lexicon package is missing or is not the file a model was trained with."""
+
+
+class Lexicon(NamedTuple):
+    polarity: dict[str, float]  # lower-cased word form -> polarity in [-1, 1], zero-polarity words left out
+    sha256: str
+
+
+def lexicon_path() -> pathlib.Path:
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LexiconError("the polarity lexicon needs the package textblob-de (pip install textblob-de==0.4.3)")
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))).joinpath(*RELATIVE_PATH)
+    if not path.is_file():
+        raise LexiconError(f"textblob-de is installed but has no {'/'.join(RELATIVE_PATH)} ({path})")
+    return path
+
+
+def inflected_forms(lemma: str, part_of_speech: str) -> set[str]:
+    """The lemma and its regular inflections, lower-cased.
+
+    >>> sorted(inflected_forms("nerven", "VB"))[:4]
+    ['genervt', 'nerve', 'nerven', 'nervend']
+    """
+    lemma = lemma.lower()
+    forms = {lemma}
+    if part_of_speech == "JJ":
+        forms.update(lemma + ending for ending in _ADJECTIVE_ENDINGS)
+    elif part_of_speech == "NN":
+        forms.update(lemma + ending for ending in _NOUN_ENDINGS)
+    elif part_of_speech == "VB" and lemma.endswith("en") and len(lemma) > 4:
+        forms.update(pattern.format(s=lemma[:-2]) for pattern in _VERB_FORMS)
+    return forms
+
+
+def parse(xml: str) -> dict[str, float]:
+    """Word form -> polarity. A form listed as a lemma wins over the same string derived as an inflection."""
+    lemmas: dict[str, float] = {}
+    derived: dict[str, float] = {}
+    for entry in _WORD.findall(xml):
+        attrs = dict(_ATTR.findall(entry))
+        try:
+            polarity = float(attrs["polarity"])
+            form = attrs["form"]
+        except (KeyError, ValueError):
+            continue
+        if polarity == 0.0 or not form:
+            continue
+        lemmas.setdefault(form.lower(), polarity)
+        for inflected in inflected_forms(form, attrs.get("pos", "")):
+            derived.setdefault(inflected, polarity)
+    return {**derived, **lemmas}
+
+
+@functools.lru_cache(maxsize=1)
+def load_lexicon() -> Lexicon:
+    path = lexicon_path()
+    raw = path.read_bytes()
+    return Lexicon(parse(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest())
+
+
+def checked_lexicon(expected_sha256: str) -> Lexicon:
+    """The installed lexicon, if it is the one a model was trained with."""
+    lexicon = load_lexicon()
+    if lexicon.sha256 != expected_sha256:
+        raise LexiconError(
+            f"the installed {SOURCE} (sha256 {lexicon.sha256[:12]}) is not the one the model was trained with "
+            f"({expected_sha256[:12]}); install textblob-de==0.4.3 or retrain the model"
+        )
+    return lexicon

@@ -1,0 +1,92 @@
+"""`stormwatch purge` ages the adapted model's replay items out with the text retention, and survives a broken model."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from detectors.classifier import TextClassifier
+from detectors.feedback import STATE_FILE, AdaptiveClassifier
+from monitor.adapted import default_state_dir
+from monitor.cli import main
+from monitor.storage import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXTS = [f"Bus {i} kommt {'zu spät' if i % 2 else 'pünktlich'} an Haltestelle {i}." for i in range(6)]
+
+
+@pytest.fixture
+def deployment(tmp_path: Path):
+    db = tmp_path / "sw.db"
+    demo = (ROOT / "config" / "demo.yaml").read_text(encoding="utf-8")
+    assert "raw_text_days: 30" in demo  # the retention the ages below are chosen around
+    config = tmp_path / "config.yaml"
+    config.write_text(demo.replace("sqlite:///../var/demo.db", f"sqlite:///{db}"), encoding="utf-8")
+    Store.open(f"sqlite:///{db}").close()
+    return config, default_state_dir(f"sqlite:///{db}")
+
+
+def _purge(config: Path):
+    result = CliRunner().invoke(main, ["purge", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1]), result
+
+
+def test_purge_forgets_replay_items_older_than_the_text_retention(deployment) -> None:
+    config, state = deployment
+    now = datetime.now(timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load())
+    for text, age in zip(TEXTS, (60, 45, 35, 20, 5, 0)):  # the first three are older than 30 days
+        model.learn_one(text, polarity="neutral", at=now - timedelta(days=age))
+    model.save(state)
+    counts, _ = _purge(config)
+    assert counts["replay_items_forgotten"] == 3
+    assert counts["texts_erased"] == 0  # the database part still runs and reports as before
+    again = AdaptiveClassifier.load(TextClassifier.load(), state)
+    assert again.reservoir_len == 3 and again.n_corrections == len(TEXTS)
+    counts, _ = _purge(config)
+    assert counts["replay_items_forgotten"] == 0
+
+
+def test_purge_without_an_adapted_model_reports_zero(deployment) -> None:
+    config, state = deployment
+    counts, _ = _purge(config)
+    assert counts["replay_items_forgotten"] == 0
+    assert not state.exists()
+
+
+def test_a_broken_adapted_model_does_not_stop_the_purge(deployment) -> None:
+    config, state = deployment
+    state.mkdir()
+    (state / STATE_FILE).write_text("{not json", encoding="utf-8")
+    counts, result = _purge(config)
+    assert counts["replay_items_forgotten"] is None and "mentions_deleted" in counts
+    assert "warning" in result.stderr and "--reset" in result.stderr
+
+
+def test_the_running_service_applies_the_same_retention_to_the_adapted_model(deployment, caplog) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config import load_settings
+    from monitor.service import build_service
+
+    config, state = deployment
+    now = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load())
+    for text, age in zip(TEXTS, (40, 31, 29, 1)):
+        model.learn_one(text, polarity="negative", at=now - timedelta(days=age))
+    model.save(state)
+    # the copied demo config's relative playbook path points nowhere from tmp_path
+    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
+    _app, worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
+    try:
+        with caplog.at_level("INFO", logger="stormwatch"):
+            worker._maybe_purge()
+    finally:
+        store.close()
+    assert AdaptiveClassifier.load(TextClassifier.load(), state).reservoir_len == 2
+    assert "2 replay items of the adapted model forgotten" in caplog.text
