@@ -45,20 +45,66 @@ def train_command(task: str, data: str, fmt: str, out: str, base: str | None = N
     return 0
 
 
+def default_model_command(out: str, germeval2018: str | None, corpus: str | None, seed: int, *,
+                          stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
+    """Rebuild the shipped model (all heads, GermEval 2018 + the project corpus) into `out`; exit code as above."""
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    from detectors.lexicon import LexiconError
+    from detectors.training import DEFAULT_CORPUS, DEFAULT_GERMEVAL2018, train_default_model
+
+    germeval2018 = germeval2018 or str(DEFAULT_GERMEVAL2018)
+    corpus = corpus or str(DEFAULT_CORPUS)
+    for what, path in (("--germeval2018", germeval2018), ("--corpus", corpus)):
+        if not pathlib.Path(path).is_file():
+            stderr.write(f"stormwatch train: {what} {path}: no such file\n")
+            return 2
+    stderr.write(f"stormwatch train: rebuilding the default model from {germeval2018} and {corpus} "
+                 f"(seed {seed}, 5-fold CV, about a minute) ...\n")
+    try:
+        metrics = train_default_model(out, germeval2018, corpus, seed)
+    except (ValueError, LexiconError) as exc:  # malformed training files name file and line
+        stderr.write(f"stormwatch train: {exc}\n")
+        return 2
+    except OSError as exc:
+        stderr.write(f"stormwatch train: cannot write model to {out}: {exc}\n")
+        return 2
+    stdout.write(json.dumps({"task": "default-model", "out": out, "cv_metrics": metrics}, ensure_ascii=False) + "\n")
+    return 0
+
+
 @click.command("train")
-@click.option("--task", type=click.Choice(TASKS), required=True, help="Which head to train.")
-@click.option("--data", type=click.Path(dir_okay=False), required=True, help="Labelled training file.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Layout of the training file.")
+@click.option("--task", type=click.Choice(TASKS), default=None, help="Which head to train.")
+@click.option("--data", type=click.Path(dir_okay=False), default=None, help="Labelled training file.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None, help="Layout of the training file.")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Directory for the new model.")
 @click.option("--base", type=click.Path(file_okay=False), default=None,
               help="Model whose other heads are copied (default: the shipped model).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the cross-validation folds.")
-def train(task: str, data: str, fmt: str, out: str, base: str | None, seed: int) -> None:
+@click.option("--default-model", is_flag=True,
+              help="Rebuild the shipped model (all heads) from GermEval 2018 and the project corpus instead.")
+@click.option("--germeval2018", type=click.Path(dir_okay=False), default=None,
+              help="With --default-model: GermEval 2018 training file (default: ../shared/data/germeval2018/...).")
+@click.option("--corpus", type=click.Path(dir_okay=False), default=None,
+              help="With --default-model: the project corpus (default: detectors/data/comments_de.tsv).")
+def train(task: str | None, data: str | None, fmt: str | None, out: str, base: str | None, seed: int,
+          default_model: bool, germeval2018: str | None, corpus: str | None) -> None:
     """Train one head (polarity, toxicity or question) on your own labelled data.
 
     The result is a complete model directory: the other heads come unchanged from --base.
     Formats: germeval2018 (text TAB OFFENSE|OTHER TAB fine), germeval2017 (url TAB text TAB relevance TAB
     sentiment [TAB aspects]), germeval2021 (CSV with comment_text, Sub1_Toxic), csv (header with `text` and
     `polarity` = negative|neutral|positive, `toxic` = 0|1 or `question` = 0|1; comma, semicolon or tab).
+
+    With --default-model it rebuilds the shipped model instead (see MODEL_CARD.md): byte-identical for the same
+    data, seed and library versions.
     """
+    if default_model:
+        if task or data or fmt or base:
+            raise click.UsageError("--default-model trains every head from fixed data: leave out --task, --data, "
+                                   "--format and --base")
+        sys.exit(default_model_command(out, germeval2018, corpus, seed))
+    missing = [name for name, value in (("--task", task), ("--data", data), ("--format", fmt)) if value is None]
+    if missing:
+        raise click.UsageError(f"missing {', '.join(missing)} (or use --default-model)")
     sys.exit(train_command(task, data, fmt, out, base, seed))

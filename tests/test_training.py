@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from detectors.classifier import TextClassifier, default_model_dir
 from detectors.datasets import DatasetError, load_dataset
 from monitor.classify_cmd import classify_stream
-from monitor.train_cmd import train_command
+from detectors.training import DEFAULT_CORPUS, load_corpus
+from monitor.train_cmd import default_model_command, train_command
 
 # Five examples per class are the minimum that 5-fold calibration accepts.
 GE2018_GOOD = "".join(
@@ -177,3 +179,54 @@ def test_train_click_command_parses_options(tmp_path):
                                         "--out", str(tmp_path / "m")])
     assert result.exit_code == 2
     assert "file not found" in result.output and "Traceback" not in result.output
+
+
+GERMEVAL2018 = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "germeval2018" / \
+    "germeval2018.training.txt"
+
+
+def test_default_model_option_refuses_head_options_and_names_missing_files(tmp_path):
+    from click.testing import CliRunner
+
+    from monitor.train_cmd import train
+
+    runner = CliRunner()
+    mixed = runner.invoke(train, ["--default-model", "--task", "toxicity", "--out", str(tmp_path / "m")])
+    assert mixed.exit_code == 2 and "leave out --task" in mixed.output
+    neither = runner.invoke(train, ["--out", str(tmp_path / "m")])
+    assert neither.exit_code == 2 and "missing --task, --data, --format" in neither.output
+    absent = runner.invoke(train, ["--default-model", "--germeval2018", str(tmp_path / "nope.txt"),
+                                   "--out", str(tmp_path / "m")])
+    assert absent.exit_code == 2 and "nope.txt: no such file" in absent.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_default_model_option_reports_a_malformed_corpus_line(tmp_path):
+    corpus, germeval = tmp_path / "corpus.tsv", tmp_path / "germeval.txt"
+    corpus.write_text("text\tpolarity\ttoxic\tquestion\nAlles gut\tpositive\t0\t0\nKaputte Zeile\twütend\t0\t0\n",
+                      encoding="utf-8")
+    germeval.write_text("Ein Tweet\tOTHER\tOTHER\n", encoding="utf-8")
+    err = io.StringIO()
+    code = default_model_command(str(tmp_path / "m"), str(germeval), str(corpus), 0, stdout=io.StringIO(), stderr=err)
+    assert code == 2
+    assert str(corpus) in err.getvalue() and "wütend" in err.getvalue()
+
+
+@pytest.mark.skipif(not GERMEVAL2018.is_file(),
+                    reason="GermEval 2018 training file not present (workplace data ../shared/data/germeval2018)")
+def test_stormwatch_train_default_model_rebuilds_the_shipped_model(tmp_path):
+    """The documented rebuild (`stormwatch train --default-model`) reproduces the shipped model (about a minute)."""
+    from click.testing import CliRunner
+
+    from monitor.train_cmd import train
+
+    result = CliRunner().invoke(train, ["--default-model", "--out", str(tmp_path / "rebuilt")])
+    assert result.exit_code == 0, result.output
+    shipped, rebuilt = TextClassifier.load(), TextClassifier.load(tmp_path / "rebuilt")
+    for key in ("version", "features", "hyperparameters", "training_data", "inference", "seed"):
+        assert rebuilt.info[key] == shipped.info[key], key
+    texts = load_corpus(DEFAULT_CORPUS)["texts"][::7]
+    a, b = shipped.predict(texts), rebuilt.predict(texts)
+    for head in ("negative", "neutral", "positive", "toxic", "question"):
+        # float32 weights: equal up to rounding even if a library version differs in the last bits
+        np.testing.assert_allclose(getattr(b, head), getattr(a, head), atol=1e-4, err_msg=head)
