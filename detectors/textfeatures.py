@@ -24,7 +24,6 @@ DEFAULT_FEATURES: dict[str, Any] = {
 }
 
 
-
 def default_features(lexicon_weight: float = 0.0) -> dict[str, Any]:
     """DEFAULT_FEATURES plus, if lexicon_weight > 0, the installed polarity lexicon (recorded by its SHA-256)."""
     features = {**DEFAULT_FEATURES}
@@ -40,6 +39,7 @@ _MENTION = re.compile(r"@\w+")
 _PUNCT_CODES = np.array([ord(c) for c in '?!.,;:()"'], dtype=np.uint32)
 _PRIME = np.uint32(0x01000193)
 _GOLDEN = np.uint32(0x9E3779B1)
+_NGRAM_SEED = 0x2545F491  # times n: each n-gram length hashes into the buckets with its own seed
 
 _QUESTION_WORDS = frozenset(
     "wann wo wie was warum wieso weshalb weswegen wer wem wen wessen welche welcher welches welchen "
@@ -187,7 +187,7 @@ def _ngram_grid(codes: np.ndarray, is_sep: np.ndarray, lo: int, hi: int, bits: i
         h = h[:span] * _PRIME + codes[n - 1:]
         ok = ok[:span] & ~is_sep[n - 1:]
         if n >= lo:
-            grid[:span, n - lo] = _bucket(h, n * 0x2545F491, bits)
+            grid[:span, n - lo] = _bucket(h, n * _NGRAM_SEED, bits)
             valid[:span, n - lo] = ok
     return grid.ravel(), valid.ravel()
 
@@ -247,7 +247,7 @@ def _lexicon_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray,
     positive = np.bincount(doc, weights=np.maximum(polarity, 0.0), minlength=n_docs)[:n_docs]
     bits = int(n_features).bit_length() - 1
     columns = _bucket(np.array([zlib.crc32(t.encode("utf-8")) for t in LEXICON_TOKENS], dtype=np.uint32),
-                      1 * 0x2545F491, bits)
+                      1 * _NGRAM_SEED, bits)  # the buckets these pseudo-words would have as unigrams
     shares = np.stack([negative, positive], axis=1) / np.maximum(n_tokens, 1)[:, None] * weight
     return sp.csr_matrix((shares.ravel().astype(np.float32), np.tile(columns, n_docs),
                           np.arange(0, 2 * n_docs + 1, 2)), shape=(n_docs, n_features))
@@ -271,10 +271,9 @@ class Featurizer:
         self.char = self.settings["char"]
         self.n_features = int(self.word["n_features"]) + int(self.char["n_features"])
         # Models before 0.4.0 have no lexicon settings and keep their exact feature space.
-        self.lexicon_settings = self.settings.get("lexicon")
-        self._lexicon = None
-        if self.lexicon_settings:
-            self._lexicon = checked_lexicon(self.lexicon_settings["sha256"]).polarity
+        lexicon = self.settings.get("lexicon")
+        self._lexicon = checked_lexicon(lexicon["sha256"]).polarity if lexicon else None
+        self._lexicon_weight = float(lexicon["weight"]) if lexicon else 1.0
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One matrix: word block, then char block (for training)."""
@@ -285,7 +284,7 @@ class Featurizer:
         normalised = normalise_batch(texts)
         with_meta = [n + " " + meta_tokens(t) for n, t in zip(normalised, texts)]
         xw = word_features(with_meta, int(self.word["n_features"]), self.word["ngram_range"], self._lexicon,
-                           float(self.lexicon_settings["weight"]) if self._lexicon is not None else 1.0)
+                           self._lexicon_weight)
         xc = char_features(normalised, int(self.char["n_features"]), self.char["ngram_range"])
         if float(self.word.get("weight", 1.0)) != 1.0:
             xw = xw * float(self.word["weight"])

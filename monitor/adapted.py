@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from detectors.classifier import ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
 
 log = logging.getLogger("stormwatch.adapted")
 
@@ -75,10 +79,9 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     return dropped
 
 
-def forget_expired_for(settings, now: datetime) -> int:
+def forget_expired_for(settings: Settings, now: datetime) -> int:
     """Apply the text retention (`privacy.raw_text_days`) to the deployment's adapted model, as the database
     purge does to stored texts. Raises ModelError/OSError like forget_expired_corrections."""
     directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
     return forget_expired_corrections(settings.classifier.model, directory,
                                       now - timedelta(days=settings.privacy.raw_text_days))
-
