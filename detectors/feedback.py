@@ -9,7 +9,7 @@ import pathlib
 import tempfile
 import zipfile
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -142,6 +142,18 @@ def _target_log_loss(p: np.ndarray, target: np.ndarray) -> dict[str, float]:
     return out
 
 
+class Forgotten(NamedTuple):
+    """What `forget_before` did: reservoir items dropped, and how many kept corrections were learned again when
+    the learners were rebuilt (None: nothing had expired, the model is unchanged)."""
+
+    items: int
+    relearned: int | None
+
+    @property
+    def changed(self) -> bool:
+        return self.relearned is not None
+
+
 class AdaptiveClassifier:
     """The base TextClassifier, adapted to a deployment by the corrections its staff make.
 
@@ -167,10 +179,10 @@ class AdaptiveClassifier:
     would. Privacy: the reservoir keeps no text, only each correction's sparse hashed feature row (word and
     character n-gram hash buckets with their tf-idf values), the base model's calibrated logits, the corrected
     labels and the UTC day of the correction. Hashed n-grams are not a strong anonymisation (common words can be
-    guessed back by hashing candidates), which is why the reservoir is bounded, `forget_before()` ages items out
-    with the text retention, and `reset()` (or deleting the state directory) drops it entirely. The learned
-    weights are not aged out: they are sums over many corrections, but a rare n-gram's weight still says that
-    some correction contained it (the residual risk that only `reset()` removes).
+    guessed back by hashing candidates), which is why the reservoir is bounded and `reset()` (or deleting the
+    state directory) drops it entirely. `forget_before()` applies the text retention: it drops the expired items
+    and rebuilds both learners from the kept ones, because a learned weight is a sum over corrections and a rare
+    n-gram's weight would still say that some expired correction contained it.
 
     >>> from detectors.classifier import TextClassifier
     >>> model = AdaptiveClassifier(TextClassifier.load())
@@ -269,6 +281,8 @@ class AdaptiveClassifier:
         self._res_day: list[int] = []
         self._next = 0
         self._rng = np.random.default_rng(self.seed)
+        # UTC day of the first correction learned since the last reset (None: none yet); see forget_before.
+        self._first_day: int | None = None
 
     @property
     def reservoir_len(self) -> int:
@@ -366,10 +380,15 @@ class AdaptiveClassifier:
         idx = np.concatenate([xw.indices, xc.indices + self._n_word]).astype(np.int32)
         val = np.concatenate([xw.data, xc.data]).astype(np.float32)
         base = self._calibrated_base([text])[0]
-        target = _encode_target(polarity, toxic, question)
+        self._learn(idx, val, base, _encode_target(polarity, toxic, question), day)
+
+    def _learn(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
+        """learn_one on a correction's feature row (also how `forget_before` relearns the kept corrections)."""
         self._score(idx, val, base, target)
-        for name, value in (("polarity", polarity), ("toxic", toxic), ("question", question)):
-            if value is not None:
+        if self._first_day is None:
+            self._first_day = int(day)
+        for name, value in zip(GROUPS, target):
+            if value != NO_TARGET:
                 self.updates[name] += 1
         self._step(idx, val, base, target)
         self._remember(idx, val, base, target, day)
@@ -406,23 +425,31 @@ class AdaptiveClassifier:
     def _reservoir_lists(self) -> tuple[list, list, list, list, list]:
         return self._res_idx, self._res_val, self._res_base, self._res_target, self._res_day
 
-    def forget_before(self, cutoff: datetime) -> int:
-        """Drop the reservoir items corrected on or before the UTC day of `cutoff`; returns how many.
+    def forget_before(self, cutoff: datetime) -> "Forgotten":
+        """Forget the corrections made on or before the UTC day of `cutoff`.
 
-        Day resolution errs toward forgetting (an item from the cutoff's own day goes too), and items of
-        unknown day (loaded from v1/v2 files) always go. The learned weights stay: see the class docstring.
+        The learned weights are sums over all corrections, so dropping the reservoir items alone would keep what
+        they taught. When anything is dropped, both learners and the mixture are therefore rebuilt: reset, then
+        the kept corrections are learned again in their original order (same steps, same replay draws as a
+        model that never saw the forgotten ones would take from a fresh seed). Afterwards the model holds nothing
+        from a forgotten correction. Corrections that had already left the ring buffer (more than reservoir_size
+        ago) are older than every kept one and go as well, even if they are within the retention period; that is
+        the cost of not keeping texts. Day resolution errs toward forgetting (an item from the cutoff's own day
+        goes too), and items of unknown day (loaded from v1/v2 files) always go.
         """
         cutoff_day = utc_day(cutoff)
         # Oldest first: while the ring is not full the slots are in correction order, once full the oldest is _next.
         n = len(self._res_idx)
         order = list(range(self._next, n)) + list(range(self._next)) if n == self.reservoir_size else list(range(n))
-        keep = [i for i in order if self._res_day[i] > cutoff_day]
-        dropped = n - len(keep)
-        if dropped:
-            for store in self._reservoir_lists():
-                store[:] = [store[i] for i in keep]
-            self._next = len(keep) % self.reservoir_size
-        return dropped
+        kept = [tuple(store[i] for store in self._reservoir_lists()) for i in order if self._res_day[i] > cutoff_day]
+        dropped = n - len(kept)
+        # The first correction learned may have left the ring already, so it decides, not the oldest kept item.
+        if not dropped and (self._first_day is None or self._first_day > cutoff_day):
+            return Forgotten(0, None)
+        self.reset()
+        for idx, val, base, target, day in kept:
+            self._learn(idx, val, base, target, day)
+        return Forgotten(dropped, len(kept))
 
     # -- persistence ---------------------------------------------------------------------------------
 
@@ -444,6 +471,7 @@ class AdaptiveClassifier:
             "mixture": {"losses": self._losses, "scored": self._scored},
             # Python ints of any size survive JSON, so the generator's 128-bit state round-trips exactly.
             "replay_state": {"next_slot": self._next, "rng": self._rng.bit_generator.state},
+            "first_day": self._first_day,
             "weights_sha256": digest,
         }
         os.replace(weights_tmp, path / WEIGHTS_FILE)
@@ -483,6 +511,8 @@ class AdaptiveClassifier:
                 if version != V1:
                     model._restore_reservoir(data, state["replay_state"], with_days=version == FORMAT)
             model.updates = {k: int(state["updates"][k]) for k in ("polarity", "toxic", "question")}
+            first_day = state.get("first_day", UNKNOWN_DAY if any(model.updates.values()) else None)
+            model._first_day = None if first_day is None else int(first_day)  # older files: unknown, forgotten first
             if version == FORMAT:
                 model._losses = {g: [float(x) for x in state["mixture"]["losses"][g]] for g in GROUPS}
                 model._scored = {g: int(state["mixture"]["scored"][g]) for g in GROUPS}

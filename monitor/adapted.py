@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from detectors.classifier import ModelError, TextClassifier
-from detectors.feedback import STATE_FILE, AdaptiveClassifier
+from detectors.feedback import STATE_FILE, AdaptiveClassifier, Forgotten
 
 if TYPE_CHECKING:
     from monitor.config import Settings
@@ -64,24 +64,26 @@ def load_adapted(base: TextClassifier, directory: Path | None) -> AdaptiveClassi
     return model
 
 
-def forget_expired_corrections(model_dir: str | None, directory: Path | None, cutoff: datetime) -> int:
-    """Drop the adapted model's replay items corrected on or before `cutoff`'s day and save it; how many went.
+def forget_expired_corrections(model_dir: str | None, directory: Path | None, cutoff: datetime) -> Forgotten:
+    """Make the adapted model forget the corrections made on or before `cutoff`'s day (replay items and what the
+    learners took from them, see AdaptiveClassifier.forget_before) and save it if that changed it.
 
-    0 when there is no adapted model. Raises ModelError when there is one but it cannot be loaded (broken, or
-    learned for another base model): the caller decides whether that is fatal. The learned weights stay.
+    Nothing to do when there is no adapted model. Raises ModelError when there is one but it cannot be loaded
+    (broken, or learned for another base model): the caller decides whether that is fatal.
     """
     if state_stamp(directory) is None:
-        return 0
+        return Forgotten(0, None)
     model = AdaptiveClassifier.load(TextClassifier.load(model_dir), directory)
-    dropped = model.forget_before(cutoff)
-    if dropped:
+    forgotten = model.forget_before(cutoff)
+    if forgotten.changed:
         model.save(directory)
-    return dropped
+    return forgotten
 
 
-def forget_expired_for(settings: Settings, now: datetime) -> int:
+def forget_expired_for(settings: Settings, now: datetime, state_dir: str | None = None) -> Forgotten:
     """Apply the text retention (`privacy.raw_text_days`) to the deployment's adapted model, as the database
     purge does to stored texts. Raises ModelError/OSError like forget_expired_corrections."""
-    directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
+    directory = Path(state_dir) if state_dir else adapted_model_dir(settings.classifier.adapted_model,
+                                                                     settings.database.url)
     return forget_expired_corrections(settings.classifier.model, directory,
                                       now - timedelta(days=settings.privacy.raw_text_days))

@@ -149,9 +149,11 @@ def run(config_path: str, host: str | None, port: int | None) -> None:
 
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
-def purge(config_path: str) -> None:
-    """Apply the retention rules now: erase old texts, delete old mentions and buckets, and drop the adapted
-    model's replay items (hashed features of corrected texts) older than the text retention."""
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None,
+              help="Adapted model kept elsewhere (as with `stormwatch correct --state-dir`).")
+def purge(config_path: str, state_dir: str | None) -> None:
+    """Apply the retention rules now: erase old texts, delete old mentions and buckets, and make the adapted
+    model forget the corrections older than the text retention (their replay items and what it learned)."""
     from datetime import datetime, timezone
 
     from detectors.classifier import ModelError
@@ -165,14 +167,15 @@ def purge(config_path: str) -> None:
         counts = store.purge_expired(now, settings.privacy)
     finally:
         store.close()
-    forgotten: int | None = None
+    # null = "not applied": the database purge above is done and must not fail because of a broken model file.
+    adapted: dict[str, int | None] = {"replay_items_forgotten": None, "corrections_relearned": None}
     try:
-        forgotten = forget_expired_for(settings, now)
+        forgotten = forget_expired_for(settings, now, state_dir)
+        adapted = {"replay_items_forgotten": forgotten.items, "corrections_relearned": forgotten.relearned}
     except (ModelError, OSError) as exc:
-        # The database purge above is done and must not fail because of a broken model file; null = "not applied".
-        click.echo(f"stormwatch purge: warning: replay items of the adapted model not purged ({exc}); "
+        click.echo(f"stormwatch purge: warning: expired corrections not removed from the adapted model ({exc}); "
                    f"`stormwatch correct --reset` drops them", err=True)
-    click.echo(json.dumps({**counts, "replay_items_forgotten": forgotten}))
+    click.echo(json.dumps({**counts, **adapted}))
 
 
 def _register_optional_commands() -> None:

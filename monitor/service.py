@@ -124,11 +124,12 @@ class ReplayWorker:
             forgotten = forget_expired_for(self.settings, now)
         except (ModelError, OSError) as exc:
             # Retention of the database is done; a broken adapted model must not stop the service.
-            log.warning("retention: replay items of the adapted model not purged (%s); "
+            log.warning("retention: expired corrections not removed from the adapted model (%s); "
                         "`stormwatch correct --reset` drops them", exc)
         else:
-            if forgotten:
-                log.info("retention: %d replay items of the adapted model forgotten", forgotten)
+            if forgotten.changed:
+                log.info("retention: adapted model rebuilt without expired corrections "
+                         "(%d replay items dropped, %d kept corrections relearned)", forgotten.items, forgotten.relearned)
 
 
 def build_service(settings: Settings, *, registry: CollectorRegistry | None = None, clock: Clock = system_clock):

@@ -312,8 +312,8 @@ def test_v2_files_load_predict_as_before_and_their_items_count_as_unknown_age(ba
     # exactly what version 2 predicted: base plus residual
     np.testing.assert_allclose(old.probabilities(TEXTS), model.expert_probabilities(TEXTS)[0], atol=1e-6)
     # items without a day are of unknown age: the first purge drops them, whatever the cutoff
-    assert old.forget_before(datetime(1990, 1, 1, tzinfo=timezone.utc)) == 8
-    assert old.reservoir_len == 0
+    assert old.forget_before(datetime(1990, 1, 1, tzinfo=timezone.utc)) == (8, 0)
+    assert old.reservoir_len == 0 and old.n_corrections == 0
     old.learn_one(TEXTS[1], polarity="positive")
     old.save(tmp_path)
     assert json.loads((tmp_path / STATE_FILE).read_text())["format"] == detectors.feedback.FORMAT
@@ -332,14 +332,20 @@ def test_forget_before_drops_old_items_and_keeps_new_ones(base, tmp_path) -> Non
     model = AdaptiveClassifier(base, replay=2, reservoir_size=5)
     for d, (text, label) in enumerate(STREAM[:8]):  # one correction a day; the ring keeps days 3..7
         model.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
-    weights = model.probabilities(TEXTS)
     first = detectors.feedback.utc_day(DAY0)
     assert _days(model) == [first + d for d in range(3, 8)]
     # the cutoff's own day goes too (day resolution errs toward forgetting)
-    assert model.forget_before(DAY0 + timedelta(days=5, hours=-10)) == 3
+    assert model.forget_before(DAY0 + timedelta(days=5, hours=-10)) == (3, 2)
     assert _days(model) == [first + 6, first + 7]
-    np.testing.assert_array_equal(model.probabilities(TEXTS), weights)  # the learned weights stay (documented)
-    assert model.forget_before(DAY0 + timedelta(days=5)) == 0
+    # nothing of the forgotten corrections is left: the model is one that only ever saw days 6 and 7
+    fresh = AdaptiveClassifier(base, replay=2, reservoir_size=5)
+    for d, (text, label) in enumerate(STREAM[6:8], start=6):
+        fresh.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    np.testing.assert_array_equal(model.probabilities(TEXTS), fresh.probabilities(TEXTS))
+    assert model.updates == fresh.updates and model.scratch_weight("polarity") == fresh.scratch_weight("polarity")
+    unchanged = model.probabilities(TEXTS)
+    assert model.forget_before(DAY0 + timedelta(days=5)) == (0, None)
+    np.testing.assert_array_equal(model.probabilities(TEXTS), unchanged)
     # the ring keeps working after the hole: three more fill it, then the oldest kept (day 6) is overwritten first
     for d, (text, label) in enumerate(STREAM[8:12], start=8):
         model.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
@@ -348,8 +354,27 @@ def test_forget_before_drops_old_items_and_keeps_new_ones(base, tmp_path) -> Non
     again = AdaptiveClassifier.load(base, tmp_path)
     assert _days(again) == _days(model)
     # a time in another zone counts by its UTC day; a naive time is refused
-    assert again.forget_before(datetime(2026, 3, 9, 1, 0, tzinfo=timezone(timedelta(hours=2)))) == 1
+    assert again.forget_before(datetime(2026, 3, 9, 1, 0, tzinfo=timezone(timedelta(hours=2)))) == (1, 4)
     with pytest.raises(ValueError, match="timezone"):
         again.forget_before(datetime(2026, 3, 9))
     with pytest.raises(ValueError, match="timezone"):
         again.learn_one("x", polarity="neutral", at=datetime(2026, 3, 9))
+
+
+def test_forget_before_also_forgets_corrections_that_already_left_the_ring(base, tmp_path) -> None:
+    """The ring holds the last 3 of 5 corrections; the first two (days 0 and 1) are expired but no longer in it.
+    Their weights must go all the same, even after a save and load."""
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=3)
+    for d, (text, label) in enumerate(STREAM[:5]):
+        model.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    model.save(tmp_path)
+    model = AdaptiveClassifier.load(base, tmp_path)
+    assert model.forget_before(DAY0 + timedelta(days=1)) == (0, 3)
+    fresh = AdaptiveClassifier(base, replay=2, reservoir_size=3)
+    for d, (text, label) in enumerate(STREAM[2:5], start=2):
+        fresh.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    np.testing.assert_array_equal(model.probabilities(TEXTS), fresh.probabilities(TEXTS))
+    assert model.forget_before(DAY0 + timedelta(days=1)) == (0, None)
+    # everything expired: back to the base model exactly
+    assert model.forget_before(DAY0 + timedelta(days=30)) == (3, 0)
+    np.testing.assert_allclose(model.probabilities(TEXTS), AdaptiveClassifier(base).probabilities(TEXTS), atol=0)

@@ -1,4 +1,4 @@
-"""`stormwatch purge` ages the adapted model's replay items out with the text retention, and survives a broken model."""
+"""`stormwatch purge` makes the adapted model forget corrections older than the text retention, and survives a broken model."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def deployment(tmp_path: Path):
     return config, default_state_dir(f"sqlite:///{db}")
 
 
-def _purge(config: Path):
-    result = CliRunner().invoke(main, ["purge", "--config", str(config)])
+def _purge(config: Path, *options: str):
+    result = CliRunner().invoke(main, ["purge", "--config", str(config), *options])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout.strip().splitlines()[-1]), result
 
@@ -44,18 +44,32 @@ def test_purge_forgets_replay_items_older_than_the_text_retention(deployment) ->
         model.learn_one(text, polarity="neutral", at=now - timedelta(days=age))
     model.save(state)
     counts, _ = _purge(config)
-    assert counts["replay_items_forgotten"] == 3
+    assert counts["replay_items_forgotten"] == 3 and counts["corrections_relearned"] == 3
     assert counts["texts_erased"] == 0  # the database part still runs and reports as before
     again = AdaptiveClassifier.load(TextClassifier.load(), state)
-    assert again.reservoir_len == 3 and again.n_corrections == len(TEXTS)
+    # the learners were rebuilt from the three kept corrections: nothing of the expired ones is left
+    assert again.reservoir_len == 3 and again.n_corrections == 3
     counts, _ = _purge(config)
-    assert counts["replay_items_forgotten"] == 0
+    assert counts["replay_items_forgotten"] == 0 and counts["corrections_relearned"] is None
+
+
+def test_purge_finds_a_model_kept_elsewhere_with_state_dir(deployment, tmp_path) -> None:
+    config, default = deployment
+    elsewhere = tmp_path / "elsewhere"
+    model = AdaptiveClassifier(TextClassifier.load())
+    model.learn_one(TEXTS[0], polarity="negative", at=datetime.now(timezone.utc) - timedelta(days=90))
+    model.save(elsewhere)
+    counts, _ = _purge(config)
+    assert counts["replay_items_forgotten"] == 0  # not where the config points
+    counts, _ = _purge(config, "--state-dir", str(elsewhere))
+    assert counts["replay_items_forgotten"] == 1 and counts["corrections_relearned"] == 0
+    assert AdaptiveClassifier.load(TextClassifier.load(), elsewhere).n_corrections == 0 and not default.exists()
 
 
 def test_purge_without_an_adapted_model_reports_zero(deployment) -> None:
     config, state = deployment
     counts, _ = _purge(config)
-    assert counts["replay_items_forgotten"] == 0
+    assert counts["replay_items_forgotten"] == 0 and counts["corrections_relearned"] is None
     assert not state.exists()
 
 
@@ -64,7 +78,8 @@ def test_a_broken_adapted_model_does_not_stop_the_purge(deployment) -> None:
     state.mkdir()
     (state / STATE_FILE).write_text("{not json", encoding="utf-8")
     counts, result = _purge(config)
-    assert counts["replay_items_forgotten"] is None and "mentions_deleted" in counts
+    assert counts["replay_items_forgotten"] is None and counts["corrections_relearned"] is None
+    assert "mentions_deleted" in counts
     assert "warning" in result.stderr and "--reset" in result.stderr
 
 
@@ -88,5 +103,5 @@ def test_the_running_service_applies_the_same_retention_to_the_adapted_model(dep
             worker._maybe_purge()
     finally:
         store.close()
-    assert AdaptiveClassifier.load(TextClassifier.load(), state).reservoir_len == 2
-    assert "2 replay items of the adapted model forgotten" in caplog.text
+    assert AdaptiveClassifier.load(TextClassifier.load(), state).n_corrections == 2
+    assert "2 replay items dropped, 2 kept corrections relearned" in caplog.text
