@@ -134,22 +134,21 @@ def eval_synthetic_long(corpus_path: pathlib.Path, folds: int, seed: int, texts_
     return result
 
 
-def nested_cv_predictions(x, y: np.ndarray, task: str, hp: dict[str, Any], folds: int, seed: int,
-                          offset: np.ndarray | None) -> tuple[np.ndarray, list[float]]:
+def nested_cv_predictions(view: training.TaskView, y: np.ndarray, task: str, hp: dict[str, Any], folds: int,
+                          seed: int) -> tuple[np.ndarray, list[float]]:
     """Out-of-fold hard labels of exactly what `stormwatch train` does on each outer training part.
 
     train_task chooses C, calibrates and picks its decision threshold on an inner cross-validation of its own
     training data; repeating that inside every outer fold keeps the outer test fold unseen by all three choices.
-    Returns the labels and the C chosen in each outer fold.
+    Texts are scored as `classify --model` scores them (long texts in chunks). Returns the labels and the C
+    chosen in each outer fold.
     """
     predicted = np.zeros(len(y), dtype=np.int64)
     chosen = []
     for train_idx, test_idx in training._folds(y, folds, seed):
-        part = None if offset is None else offset[train_idx]
-        fold_hp, _, calibration = training.select_and_calibrate(x[train_idx], y[train_idx], task, hp, folds, seed, part)
-        head = training._fit_task(x[train_idx], y[train_idx], task, fold_hp, part)
-        scores = training._task_scores(head, x[test_idx], None if offset is None else offset[test_idx])
-        predicted[test_idx] = training.predict_task(task, scores, calibration)
+        fold_hp, _, calibration = training.select_and_calibrate(view, y, task, hp, folds, seed, train_idx)
+        head = training._fit_task(*view.training_rows(train_idx), y[train_idx], task, fold_hp)
+        predicted[test_idx] = training.predict_task(task, view.scores(head, test_idx), calibration)
         chosen.append(fold_hp[training.TASK_C[task]])
     return predicted, chosen
 
@@ -166,17 +165,17 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
     base = pathlib.Path(base_dir) if base_dir is not None else default_model_dir()
     info = _read_info(base)
     weights, bias = _read_weights(base, info)
-    x = Featurizer(info["features"]).transform(data.texts)
-    offset = training._transfer_offset(task, hp, weights, bias, x)
-    predicted, chosen_c = nested_cv_predictions(x, data.labels, task, hp, folds, seed, offset)
+    view = training.task_view(task, info, weights, bias, data.texts, hp)
+    predicted, chosen_c = nested_cv_predictions(view, data.labels, task, hp, folds, seed)
+    transfer = view.offset is not None
     return {"benchmark": name, "pipeline": "stormwatch train --task " + ("toxicity" if task == "factclaiming" else task),
             "protocol": f"{folds}-fold nested CV, seed {seed}", "n": len(data), "hyperparameters":
                 {"C_chosen_per_fold": chosen_c, "C_grid": list(hp.get("c_grid", training.TASK_C_GRID)),
                  "class_weight": hp.get("class_weight"),
                  "scaling": hp.get("scaling", training.TASK_SCALING[task]),
-                 "transfer_from": base.name if offset is not None else None,
+                 "transfer_from": base.name if transfer else None,
                  "transfer_columns": hp.get("transfer_columns", training.TASK_TRANSFER_COLUMNS.get(task))
-                 if offset is not None else None},
+                 if transfer else None},
             **_binary_result(data.labels, predicted)}
 
 

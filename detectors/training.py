@@ -438,8 +438,8 @@ def _transfer_offset(task: str, hp: dict[str, Any], weights: np.ndarray | None, 
     return np.asarray(x @ weights[:, columns], dtype=np.float64) + bias[columns].astype(np.float64)
 
 
-def _fit_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any],
-              offset: np.ndarray | None = None) -> tuple[LinearHead, np.ndarray]:
+def _fit_task(x: sp.csr_matrix, offset: np.ndarray | None, y: np.ndarray, task: str,
+              hp: dict[str, Any]) -> tuple[LinearHead, np.ndarray]:
     """One head and the weights of the base model's logits in it (empty without transfer).
 
     The base logits enter as extra feature columns, so the new head learns how far to trust the base
@@ -455,20 +455,67 @@ def _fit_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any],
     return LinearHead(head.coef[:-k], head.intercept), head.coef[-k:, 0].copy()
 
 
+@dataclass(frozen=True)
+class TaskView:
+    """A labelled file as `stormwatch train` sees it: whole-text rows to train on, and the rows to score.
+
+    Inference scores a text longer than a head's chunk size as chunks (TextClassifier.logits), so the
+    out-of-fold scores behind the metrics, the calibration and the decision threshold must be computed the
+    same way, or they describe a model that is never run. The head itself is trained on whole texts, like the
+    shipped binary heads.
+    """
+
+    x: sp.csr_matrix  # one row per text (training)
+    offset: np.ndarray | None  # the base model's logits per text (transfer features), or None
+    scoring: Chunked | None  # one row per chunk as inference splits them; None: every text is one chunk
+    scoring_offset: np.ndarray | None  # the base model's logits per chunk row
+    combine: tuple[str, ...]  # how chunk scores combine into a text's score (per output column)
+
+    def training_rows(self, docs: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray | None]:
+        return self.x[docs], None if self.offset is None else self.offset[docs]
+
+    def scores(self, head: tuple[LinearHead, np.ndarray], docs: np.ndarray) -> np.ndarray:
+        """Decision values of the texts `docs` (ascending) exactly as TextClassifier computes them."""
+        if self.scoring is None:
+            return _task_scores(head, *self.training_rows(docs))
+        r = self.scoring.rows(docs)
+        offset = None if self.scoring_offset is None else self.scoring_offset[r]
+        return combine_chunks(_task_scores(head, self.scoring.x[r], offset), self.scoring.owner[r], self.combine)
+
+
+def task_view(task: str, info: dict[str, Any], weights: np.ndarray, bias: np.ndarray, texts: Sequence[str],
+              hp: dict[str, Any]) -> TaskView:
+    """Features of `texts` in the base model's space, its transfer logits and the chunk rows inference scores."""
+    featurizer = Featurizer(info["features"])
+    x = featurizer.transform(texts)
+    column = TASK_COLUMNS.get(task, TASK_COLUMNS["toxicity"])[0]
+    inference = info.get("inference", {})
+    size = int(inference.get("chunk_chars", [0] * len(HEADS))[column])
+    combine = tuple(inference.get("chunk_combine", CHUNK_COMBINE))
+    combine = combine[:3] if task == "polarity" else (combine[column],)
+    scoring = None
+    if size > 0 and any(len(t) > size for t in texts):
+        scoring = featurize_chunked(featurizer, texts, size)
+    return TaskView(x, _transfer_offset(task, hp, weights, bias, x), scoring,
+                    None if scoring is None else _transfer_offset(task, hp, weights, bias, scoring.x), combine)
+
+
 def _task_scores(head: tuple[LinearHead, np.ndarray], x: sp.csr_matrix, offset: np.ndarray | None) -> np.ndarray:
     linear, alpha = head
     scores = linear.decision(x)
     return scores + offset @ alpha if offset is not None else scores
 
 
-def cross_validate_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int = 5,
-                        seed: int = 0, offset: np.ndarray | None = None) -> np.ndarray:
-    """Out-of-fold decision values of one head: (n, 3) logits for polarity, (n,) scores for binary tasks."""
-    oof = np.zeros((len(y), 3)) if task == "polarity" else np.zeros(len(y))
-    for train_idx, test_idx in _folds(y, n_folds, seed):
-        part = None if offset is None else offset[train_idx]
-        head = _fit_task(x[train_idx], y[train_idx], task, hp, part)
-        oof[test_idx] = _task_scores(head, x[test_idx], None if offset is None else offset[test_idx])
+def cross_validate_task(view: TaskView, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int = 5,
+                        seed: int = 0, docs: np.ndarray | None = None) -> np.ndarray:
+    """Out-of-fold decision values of one head over the texts `docs` (default: all; ascending):
+    (n, 3) logits for polarity, (n,) scores for binary tasks, in the order of `docs`."""
+    docs = np.arange(len(y)) if docs is None else np.asarray(docs)
+    yd = y[docs]
+    oof = np.zeros((len(docs), 3)) if task == "polarity" else np.zeros(len(docs))
+    for train_idx, test_idx in _folds(yd, n_folds, seed):
+        head = _fit_task(*view.training_rows(docs[train_idx]), yd[train_idx], task, hp)
+        oof[test_idx] = view.scores(head, docs[test_idx])
     return oof
 
 
@@ -477,23 +524,25 @@ def cross_validate_task(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str
 TASK_C_GRID = (2.0, 4.0, 16.0)
 
 
-def select_and_calibrate(x: sp.csr_matrix, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int, seed: int,
-                         offset: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray, Any]:
-    """C by cross-validation (best macro-F1 at the CV-chosen threshold), then calibration on that C's scores.
+def select_and_calibrate(view: TaskView, y: np.ndarray, task: str, hp: dict[str, Any], n_folds: int, seed: int,
+                         docs: np.ndarray | None = None) -> tuple[dict[str, Any], np.ndarray, Any]:
+    """C by cross-validation over the texts `docs` (default: all; best macro-F1 at the CV-chosen threshold),
+    then calibration on that C's scores.
 
     Returns the hyper-parameters with the chosen C, its out-of-fold scores and its calibration. Ties go to
     the smaller C (stronger regularisation). hp["c_grid"] = [] or a polarity task skips the search.
     """
+    yd = y if docs is None else y[docs]
     grid = list(hp.get("c_grid", TASK_C_GRID)) if task != "polarity" else []
     if not grid:
-        oof = cross_validate_task(x, y, task, hp, n_folds, seed, offset)
-        return hp, oof, calibrate_task(task, oof, y)
+        oof = cross_validate_task(view, y, task, hp, n_folds, seed, docs)
+        return hp, oof, calibrate_task(task, oof, yd)
     best = None
     for c in sorted(grid):
         trial = {**hp, TASK_C[task]: float(c)}
-        oof = cross_validate_task(x, y, task, trial, n_folds, seed, offset)
-        calibration = calibrate_task(task, oof, y)
-        score = germeval_macro_f1(y, predict_task(task, oof, calibration))
+        oof = cross_validate_task(view, y, task, trial, n_folds, seed, docs)
+        calibration = calibrate_task(task, oof, yd)
+        score = germeval_macro_f1(yd, predict_task(task, oof, calibration))
         if best is None or score > best[0] + 1e-12:
             best = (score, trial, oof, calibration)
     return best[1], best[2], best[3]
@@ -558,17 +607,16 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
     base = pathlib.Path(base_dir) if base_dir is not None else default_model_dir()
     info = _read_info(base)
     weights, bias = _read_weights(base, info)
-    x = Featurizer(info["features"]).transform(dataset.texts)
     y = dataset.labels
-    offset = _transfer_offset(task, hp, weights, bias, x)
+    view = task_view(task, info, weights, bias, dataset.texts, hp)
 
-    hp, oof, calibration = select_and_calibrate(x, y, task, hp, n_folds, seed, offset)
+    hp, oof, calibration = select_and_calibrate(view, y, task, hp, n_folds, seed)
     metrics = task_metrics(y, predict_task(task, oof, calibration))
 
-    head, alpha = _fit_task(x, y, task, hp, offset)
+    head, alpha = _fit_task(view.x, view.offset, y, task, hp)
     columns = TASK_COLUMNS[task]
     coef, intercept = head.coef, head.intercept
-    if offset is not None:  # fold the base logits into the new head: (x @ w_base + b_base) @ alpha
+    if view.offset is not None:  # fold the base logits into the new head: (x @ w_base + b_base) @ alpha
         base_columns = hp.get("transfer_columns", TASK_TRANSFER_COLUMNS.get(task))
         coef = coef + (weights[:, base_columns].astype(np.float64) @ alpha)[:, None]
         intercept = intercept + bias[base_columns].astype(np.float64) @ alpha
@@ -591,7 +639,7 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
         "class_weight": hp.get("class_weight"),
         "feature_scaling": hp.get("scaling", TASK_SCALING[task]),
         "transfer": {"base_columns": [HEADS[c] for c in hp.get("transfer_columns", TASK_TRANSFER_COLUMNS[task])],
-                     "weights": [round(float(a), 6) for a in alpha]} if offset is not None else None,
+                     "weights": [round(float(a), 6) for a in alpha]} if view.offset is not None else None,
         "seed": seed,
         "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
     }

@@ -230,3 +230,38 @@ def test_stormwatch_train_default_model_rebuilds_the_shipped_model(tmp_path):
     for head in ("negative", "neutral", "positive", "toxic", "question"):
         # float32 weights: equal up to rounding even if a library version differs in the last bits
         np.testing.assert_allclose(getattr(b, head), getattr(a, head), atol=1e-4, err_msg=head)
+
+
+def test_train_scores_long_texts_as_classify_does():
+    """The out-of-fold scores behind train's metrics, calibration and threshold split long texts into chunks
+    exactly like TextClassifier; otherwise they would describe a model that `classify --model` never runs."""
+    from detectors.classifier import _read_info, _read_weights
+    from detectors.training import HYPERPARAMS, LinearHead, task_view
+
+    base = default_model_dir()
+    info = _read_info(base)
+    weights, bias = _read_weights(base, info)
+    calm = "Die Sitzung des Bauausschusses beginnt am Montag um 18 Uhr im Rathaus. "
+    texts = ["Kurz und gut.", calm * 5 + "Ihr seid alle unfähige Vollidioten!", calm * 40, "Wer ist zuständig?"]
+    assert len(texts[1]) > 280 and len(texts[2]) > 2000
+    logits = TextClassifier.load(base).logits(texts)
+    docs = np.arange(len(texts))
+
+    # toxicity: the base head itself, and the same head reached through the transfer column only
+    plain = task_view("toxicity", info, weights, bias, texts, {**HYPERPARAMS, "transfer": False})
+    head = (LinearHead(weights[:, [3]].astype(np.float64), bias[[3]].astype(np.float64)), np.zeros(0))
+    np.testing.assert_allclose(plain.scores(head, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
+    via_transfer = task_view("toxicity", info, weights, bias, texts, HYPERPARAMS)
+    zero = (LinearHead(np.zeros((weights.shape[0], 1)), np.zeros(1)), np.ones(1))
+    np.testing.assert_allclose(via_transfer.scores(zero, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
+    # whole-text scoring would differ: the insult sits in one chunk of the second text
+    assert abs(float(_whole_text_toxic(plain, head)[1]) - float(logits[1, 3])) > 0.1
+
+    polarity = task_view("polarity", info, weights, bias, texts, HYPERPARAMS)
+    head = (LinearHead(weights[:, :3].astype(np.float64), bias[:3].astype(np.float64)), np.zeros(0))
+    np.testing.assert_allclose(polarity.scores(head, docs), logits[:, :3], rtol=1e-5, atol=1e-4)
+
+
+def _whole_text_toxic(view, head):
+    linear, _ = head
+    return linear.decision(view.x)
