@@ -168,7 +168,9 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
     view = training.task_view(task, info, weights, bias, data.texts, hp)
     predicted, chosen_c = nested_cv_predictions(view, data.labels, task, hp, folds, seed)
     transfer = view.offset is not None
-    return {"benchmark": name, "pipeline": "stormwatch train --task " + ("toxicity" if task == "factclaiming" else task),
+    pipeline = ("stormwatch train pipeline, task factclaiming (no transfer)" if task == "factclaiming"
+                else f"stormwatch train --task {task}")
+    return {"benchmark": name, "pipeline": pipeline,
             "protocol": f"{folds}-fold nested CV, seed {seed}", "n": len(data), "hyperparameters":
                 {"C_chosen_per_fold": chosen_c, "C_grid": list(hp.get("c_grid", training.TASK_C_GRID)),
                  "class_weight": hp.get("class_weight"),

@@ -281,7 +281,7 @@ class AdaptiveClassifier:
         self._res_day: list[int] = []
         self._next = 0
         self._rng = np.random.default_rng(self.seed)
-        # UTC day of the first correction learned since the last reset (None: none yet); see forget_before.
+        # Earliest UTC day of a correction learned since the last reset (None: none yet); see forget_before.
         self._first_day: int | None = None
 
     @property
@@ -385,8 +385,8 @@ class AdaptiveClassifier:
     def _learn(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
         """learn_one on a correction's feature row (also how `forget_before` relearns the kept corrections)."""
         self._score(idx, val, base, target)
-        if self._first_day is None:
-            self._first_day = int(day)
+        # The earliest day, not the first correction's: `at` may be back-dated.
+        self._first_day = int(day) if self._first_day is None else min(self._first_day, int(day))
         for name, value in zip(GROUPS, target):
             if value != NO_TARGET:
                 self.updates[name] += 1
@@ -443,7 +443,7 @@ class AdaptiveClassifier:
         order = list(range(self._next, n)) + list(range(self._next)) if n == self.reservoir_size else list(range(n))
         kept = [tuple(store[i] for store in self._reservoir_lists()) for i in order if self._res_day[i] > cutoff_day]
         dropped = n - len(kept)
-        # The first correction learned may have left the ring already, so it decides, not the oldest kept item.
+        # The earliest correction learned may have left the ring already, so it decides, not the oldest kept item.
         if not dropped and (self._first_day is None or self._first_day > cutoff_day):
             return Forgotten(0, None)
         self.reset()

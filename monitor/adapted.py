@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no cross-process lock, as before
+    fcntl = None
 
 from sqlalchemy.engine import make_url
 
@@ -35,6 +41,27 @@ def default_state_dir(database_url: str) -> Path | None:
 def adapted_model_dir(configured: str | None, database_url: str) -> Path | None:
     """The configured directory, else the default next to a SQLite file; None when there is no place for one."""
     return Path(configured).expanduser() if configured else default_state_dir(database_url)
+
+
+@contextmanager
+def exclusive(directory: Path) -> Iterator[None]:
+    """Hold the adapted model in `directory` for one load-change-save across processes.
+
+    `stormwatch correct`, `stormwatch purge` and the service's hourly purge each load the model, change it and save
+    it; a purge rebuild takes seconds (benchmarks/forget_speed.py), and without a lock a correction saved in that
+    time would be overwritten. The lock file sits next to the directory, so `correct --reset` can delete the
+    directory while holding it.
+    """
+    lock_path = directory.with_name(directory.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def state_stamp(directory: Path | None) -> tuple[int, int] | None:
@@ -73,10 +100,12 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     """
     if state_stamp(directory) is None:
         return Forgotten(0, None)
-    model = AdaptiveClassifier.load(TextClassifier.load(model_dir), directory)
-    forgotten = model.forget_before(cutoff)
-    if forgotten.changed:
-        model.save(directory)
+    base = TextClassifier.load(model_dir)
+    with exclusive(directory):
+        model = AdaptiveClassifier.load(base, directory)
+        forgotten = model.forget_before(cutoff)
+        if forgotten.changed:
+            model.save(directory)
     return forgotten
 
 

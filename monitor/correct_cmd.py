@@ -11,7 +11,7 @@ import click
 
 from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
-from monitor.adapted import adapted_model_dir
+from monitor.adapted import adapted_model_dir, exclusive
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
@@ -48,8 +48,9 @@ def correct(
         _fail("the database is not a SQLite file, so there is no default place for the adapted model: set classifier.adapted_model or pass --state-dir")
         return
     if reset:
-        existed = (state / STATE_FILE).exists()
-        shutil.rmtree(state, ignore_errors=True)
+        with exclusive(state):
+            existed = (state / STATE_FILE).exists()
+            shutil.rmtree(state, ignore_errors=True)
         click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; stored corrections are kept")
         return
     if not platform or not external_id:
@@ -60,6 +61,17 @@ def correct(
         return
     try:
         base = TextClassifier.load(settings.classifier.model)
+    except ModelError as exc:
+        _fail(f"{exc}")
+        return
+    # Load, learn and save under the lock that `stormwatch purge` also takes (see monitor.adapted.exclusive).
+    with exclusive(state):
+        _store_and_learn(settings, state, base, platform, external_id, polarity, toxic, question, corrected_by)
+
+
+def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str, external_id: str,
+                     polarity: str | None, toxic: str | None, question: str | None, corrected_by: str | None) -> None:
+    try:
         model = AdaptiveClassifier.load(base, state) if (state / STATE_FILE).exists() else AdaptiveClassifier(base)
     except ModelError as exc:
         _fail(f"{exc}")

@@ -378,3 +378,16 @@ def test_forget_before_also_forgets_corrections_that_already_left_the_ring(base,
     # everything expired: back to the base model exactly
     assert model.forget_before(DAY0 + timedelta(days=30)) == (3, 0)
     np.testing.assert_allclose(model.probabilities(TEXTS), AdaptiveClassifier(base).probabilities(TEXTS), atol=0)
+
+
+def test_a_back_dated_correction_that_left_the_ring_is_still_forgotten(base) -> None:
+    """Days out of order (`at` back-dated): the day-5 correction has left the 3-item ring, yet it expires first."""
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=3)
+    days = (10, 5, 11, 12, 13)
+    for d, (text, label) in zip(days, STREAM):
+        model.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    assert model.forget_before(DAY0 + timedelta(days=7)) == (0, 3)
+    fresh = AdaptiveClassifier(base, replay=2, reservoir_size=3)
+    for d, (text, label) in list(zip(days, STREAM))[2:]:
+        fresh.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
+    np.testing.assert_array_equal(model.probabilities(TEXTS), fresh.probabilities(TEXTS))

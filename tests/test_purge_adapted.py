@@ -105,3 +105,28 @@ def test_the_running_service_applies_the_same_retention_to_the_adapted_model(dep
         store.close()
     assert AdaptiveClassifier.load(TextClassifier.load(), state).n_corrections == 2
     assert "2 replay items dropped, 2 kept corrections relearned" in caplog.text
+
+
+def test_purge_waits_for_a_correction_in_progress(deployment) -> None:
+    """`correct` and `purge` both load, change and save the model; the lock keeps one from overwriting the other."""
+    import fcntl
+    import threading
+
+    from monitor.adapted import exclusive
+
+    config, state = deployment
+    model = AdaptiveClassifier(TextClassifier.load())
+    model.learn_one(TEXTS[0], polarity="negative", at=datetime.now(timezone.utc) - timedelta(days=90))
+    model.save(state)
+    lock_file = state.with_name(state.name + ".lock")
+    results = []
+    with exclusive(state):
+        # the lock is really held across processes: another open file cannot take it
+        with open(lock_file, "a+b") as other, pytest.raises(BlockingIOError):
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        purge = threading.Thread(target=lambda: results.append(_purge(config)[0]))
+        purge.start()
+        purge.join(timeout=1.5)
+        assert purge.is_alive() and not results  # blocked until the correction is saved
+    purge.join()
+    assert results[0]["replay_items_forgotten"] == 1
