@@ -209,7 +209,27 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
             # How well the scores rank negative and positive documents, whatever the decision rule.
             "auc_negative": round(float(roc_auc_score(y == 0, scores.negative)), 4),
             "auc_positive": round(float(roc_auc_score(y == 2, scores.positive)), 4),
+            **ge2017_decision_diagnostics(y, np.stack([scores.negative, scores.neutral, scores.positive], axis=1)),
             "majority_micro_f1": round(float(np.bincount(y).max() / len(y)), 4)}
+
+
+def ge2017_decision_diagnostics(y: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
+    """Why no decision rule on these scores beats the majority class.
+
+    If the mean predicted shares match the true shares, the gap is not a prior shift that a threshold or EM could
+    fix. And calling the k most negative-looking texts negative (everything else neutral) only gains accuracy
+    while more than half of those k are negative; the precision among the top k shows whether any k does.
+    """
+    order = np.argsort(-probabilities[:, 0], kind="stable")
+    # Accuracy of "top k negative, the rest neutral" for every k; the best k is chosen with the labels (an oracle).
+    negative_hits = np.concatenate([[0], np.cumsum(y[order] == 0)])
+    neutral_rest = np.concatenate([np.cumsum((y[order] == 1)[::-1])[::-1], [0]])
+    oracle = (negative_hits + neutral_rest) / len(y)
+    return {"mean_predicted_shares": [round(float(v), 3) for v in probabilities.mean(axis=0)],
+            "oracle_top_k_negative_accuracy": {"k": int(oracle.argmax()), "micro_f1": round(float(oracle.max()), 4)},
+            "true_shares": [round(float(v), 3) for v in np.bincount(y, minlength=3) / len(y)],
+            "negative_precision_at_top_k": {k: round(float(np.mean(y[order[:k]] == 0)), 3)
+                                            for k in (25, 50, 100, 200, 400) if k <= len(y)}}
 
 
 def eval_ge2017_in_domain(folds: int, seed: int) -> dict[str, Any]:
