@@ -265,3 +265,21 @@ def test_train_scores_long_texts_as_classify_does():
 def _whole_text_toxic(view, head):
     linear, _ = head
     return linear.decision(view.x)
+
+
+def test_bootstrap_interval_matches_resampled_scores_and_narrows_with_more_texts():
+    from detectors.training import bootstrap_germeval_macro_f1, bootstrap_scores, germeval_macro_f1
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 400)
+    predicted = np.where(rng.random(400) < 0.6, y, rng.integers(0, 3, 400))
+    # each vectorised resample equals the official score of the same resample, texts repeated
+    draws = np.random.default_rng(5).multinomial(400, np.full(400, 1 / 400), size=4)
+    scores = bootstrap_scores(y, predicted, 4, seed=5)
+    for counts, score in zip(draws, scores):
+        idx = np.repeat(np.arange(400), counts)
+        assert score == pytest.approx(germeval_macro_f1(y[idx], predicted[idx]), abs=1e-12)
+    lo, hi = bootstrap_germeval_macro_f1(y, predicted)
+    assert lo < germeval_macro_f1(y, predicted) < hi
+    big_lo, big_hi = bootstrap_germeval_macro_f1(np.tile(y, 16), np.tile(predicted, 16))
+    assert big_hi - big_lo < (hi - lo) / 2  # 16x the texts: about a quarter of the width
