@@ -33,6 +33,13 @@ def scores(y_true: list[str], y_pred: list[str]) -> dict[str, float]:
     }
 
 
+def share_error(test_y: list[str], p_negative: np.ndarray) -> dict[str, float]:
+    """What the detectors see: the mean P(negative) of the test part (probabilistic classify-and-count, as
+    monitor.aggregate sums it per bucket) and how far it is from the true negative share."""
+    estimate = float(np.mean(p_negative))
+    return {"negative_share": estimate, "negative_share_error": abs(estimate - test_y.count("negative") / len(test_y))}
+
+
 def adaptive_curve(base, pool_x, pool_y, test_x, test_y, seed, checkpoints, **hyper) -> dict[int, dict]:
     """Feeds one shuffled stream of corrections and evaluates at each checkpoint (nested, like a real deployment)."""
     order = np.random.default_rng(seed).permutation(len(pool_x))
@@ -42,7 +49,8 @@ def adaptive_curve(base, pool_x, pool_y, test_x, test_y, seed, checkpoints, **hy
         for i in order[fed:n]:
             model.learn_one(pool_x[i], polarity=pool_y[i])
         fed = n
-        out[n] = scores(test_y, model.predict(test_x).sentiment())
+        predicted = model.predict(test_x)
+        out[n] = {**scores(test_y, predicted.sentiment()), **share_error(test_y, predicted.negative)}
         # each expert alone, and the mixture's weight on the scratch learner: why the mixture does what it does
         adapted, scratch = model.expert_probabilities(test_x)
         for name, p in (("residual", adapted), ("scratch", scratch)):
@@ -63,7 +71,9 @@ def scratch_curve(featurizer, pool_x, pool_y, test_x, test_y, seed, checkpoints)
         if n == 0 or len(set(labels)) < 2:
             continue
         model = LogisticRegression(C=10.0, max_iter=2000).fit(x_pool[order[:n]], labels)
-        out[n] = scores(test_y, list(model.predict(x_test)))
+        probabilities = model.predict_proba(x_test)
+        out[n] = {**scores(test_y, list(model.classes_[probabilities.argmax(axis=1)])),
+                  **share_error(test_y, probabilities[:, list(model.classes_).index("negative")])}
     return out
 
 
@@ -239,6 +249,16 @@ def main(argv: list[str] | None = None) -> int:
         alone = [a.get(k, {}).get("mean", float("nan")) for k in
                  ("residual_accuracy", "residual_macro_f1", "scratch_accuracy", "scratch_macro_f1", "scratch_weight")]
         print(f"{n:>11} | {alone[0]:>18.3f} | {alone[1]:>5.3f} | {alone[2]:>17.3f} | {alone[3]:>5.3f} | {alone[4]:>14.3f}")
+    print(f"\nnegative share of the test part {test_y.count('negative') / len(test_y):.3f}; estimated as the mean "
+          f"P(negative), mean |error| (max) over seeds")
+    print(f"{'corrections':>11} | {'adapted estimate':>16} | {'adapted error':>15} | {'LR-only estimate':>16} | "
+          f"{'LR-only error':>15}")
+    for n in CHECKPOINTS:
+        a, s = adaptive[n], scratch.get(n)
+        print(f"{n:>11} | {a['negative_share']['mean']:>16.3f} | "
+              f"{a['negative_share_error']['mean']:.3f} ({a['negative_share_error']['max']:.3f}) | "
+              + (f"{s['negative_share']['mean']:>16.3f} | {s['negative_share_error']['mean']:.3f} "
+                 f"({s['negative_share_error']['max']:.3f})" if s else f"{'-':>16} | {'-':>15}"))
     print(f"\nadaptive runs: {seconds:.1f} s for {len(seeds)} x {max(CHECKPOINTS)} corrections and "
           f"{len(CHECKPOINTS) * len(seeds)} evaluations")
     if args.svg:
