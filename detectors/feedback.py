@@ -425,16 +425,16 @@ class AdaptiveClassifier:
     def _reservoir_lists(self) -> tuple[list, list, list, list, list]:
         return self._res_idx, self._res_val, self._res_base, self._res_target, self._res_day
 
-    def forget_before(self, cutoff: datetime) -> "Forgotten":
+    def forget_before(self, cutoff: datetime) -> Forgotten:
         """Forget the corrections made on or before the UTC day of `cutoff`.
 
         The learned weights are sums over all corrections, so dropping the reservoir items alone would keep what
         they taught. When any correction learned since the last reset is expired, both learners and the mixture
         are therefore rebuilt: reset, then the kept corrections are learned again in their original order (same
         steps, same replay draws as a model that never saw the forgotten ones would take from a fresh seed).
-        Afterwards the model holds nothing from a forgotten correction. Corrections that had already left the ring buffer (more than reservoir_size
-        ago) are older than every kept one and go as well, even if they are within the retention period; that is
-        the cost of not keeping texts. Day resolution errs toward forgetting (an item from the cutoff's own day
+        Afterwards the model holds nothing from a forgotten correction. Corrections that had already left the ring
+        buffer (more than reservoir_size ago) go as well, even if they are within the retention period; that is the
+        cost of not keeping texts. Day resolution errs toward forgetting (an item from the cutoff's own day
         goes too), and items of unknown day (loaded from v1/v2 files) always go.
         """
         cutoff_day = utc_day(cutoff)

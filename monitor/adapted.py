@@ -98,10 +98,12 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     Nothing to do when there is no adapted model. Raises ModelError when there is one but it cannot be loaded
     (broken, or learned for another base model): the caller decides whether that is fatal.
     """
-    if state_stamp(directory) is None:
+    if state_stamp(directory) is None:  # checked before locking, so no lock file appears without a model
         return Forgotten(0, None)
     base = TextClassifier.load(model_dir)
     with exclusive(directory):
+        if state_stamp(directory) is None:  # `correct --reset` got there first
+            return Forgotten(0, None)
         model = AdaptiveClassifier.load(base, directory)
         forgotten = model.forget_before(cutoff)
         if forgotten.changed:
@@ -109,10 +111,16 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     return forgotten
 
 
-def forget_expired_for(settings: Settings, now: datetime, state_dir: str | None = None) -> Forgotten:
-    """Apply the text retention (`privacy.raw_text_days`) to the deployment's adapted model, as the database
-    purge does to stored texts. Raises ModelError/OSError like forget_expired_corrections."""
+def apply_retention(settings: Settings, now: datetime, state_dir: str | None = None) -> tuple[Forgotten | None, str]:
+    """Apply the text retention (`privacy.raw_text_days`) to the deployment's adapted model, as the database purge
+    does to stored texts; for `stormwatch purge` and the service's hourly purge, which must both go on when the
+    adapted model is broken: (what was forgotten, "") or (None, a warning that says how to drop the corrections).
+    """
     directory = Path(state_dir) if state_dir else adapted_model_dir(settings.classifier.adapted_model,
                                                                      settings.database.url)
-    return forget_expired_corrections(settings.classifier.model, directory,
-                                      now - timedelta(days=settings.privacy.raw_text_days))
+    try:
+        return forget_expired_corrections(settings.classifier.model, directory,
+                                          now - timedelta(days=settings.privacy.raw_text_days)), ""
+    except (ModelError, OSError) as exc:
+        return None, (f"expired corrections not removed from the adapted model ({exc}); "
+                      "`stormwatch correct --reset` drops them")

@@ -156,8 +156,7 @@ def purge(config_path: str, state_dir: str | None) -> None:
     model forget the corrections older than the text retention (their replay items and what it learned)."""
     from datetime import datetime, timezone
 
-    from detectors.classifier import ModelError
-    from monitor.adapted import forget_expired_for
+    from monitor.adapted import apply_retention
     from monitor.storage import Store
 
     settings = _settings(config_path)
@@ -167,15 +166,12 @@ def purge(config_path: str, state_dir: str | None) -> None:
         counts = store.purge_expired(now, settings.privacy)
     finally:
         store.close()
-    # null = "not applied": the database purge above is done and must not fail because of a broken model file.
-    adapted: dict[str, int | None] = {"replay_items_forgotten": None, "corrections_relearned": None}
-    try:
-        forgotten = forget_expired_for(settings, now, state_dir)
-        adapted = {"replay_items_forgotten": forgotten.items, "corrections_relearned": forgotten.relearned}
-    except (ModelError, OSError) as exc:
-        click.echo(f"stormwatch purge: warning: expired corrections not removed from the adapted model ({exc}); "
-                   f"`stormwatch correct --reset` drops them", err=True)
-    click.echo(json.dumps({**counts, **adapted}))
+    # The database purge above is done and must not fail because of a broken model file; null = "not applied".
+    forgotten, warning = apply_retention(settings, now, state_dir)
+    if warning:
+        click.echo(f"stormwatch purge: warning: {warning}", err=True)
+    click.echo(json.dumps({**counts, "replay_items_forgotten": forgotten.items if forgotten else None,
+                           "corrections_relearned": forgotten.relearned if forgotten else None}))
 
 
 def _register_optional_commands() -> None:

@@ -10,8 +10,7 @@ from typing import Callable
 
 from prometheus_client import CollectorRegistry
 
-from detectors.classifier import ModelError
-from monitor.adapted import forget_expired_for
+from monitor.adapted import apply_retention
 from monitor.collectors import RawRecord, read_records
 from monitor.config import FileReplayCollector, Settings
 from monitor.pipeline import Pipeline, build_pipeline
@@ -120,16 +119,12 @@ class ReplayWorker:
         counts = self.store.purge_expired(now, self.settings.privacy)
         if any(counts.values()):
             log.info("retention: %s", counts)
-        try:
-            forgotten = forget_expired_for(self.settings, now)
-        except (ModelError, OSError) as exc:
-            # Retention of the database is done; a broken adapted model must not stop the service.
-            log.warning("retention: expired corrections not removed from the adapted model (%s); "
-                        "`stormwatch correct --reset` drops them", exc)
-        else:
-            if forgotten.changed:
-                log.info("retention: adapted model rebuilt without expired corrections "
-                         "(%d replay items dropped, %d kept corrections relearned)", forgotten.items, forgotten.relearned)
+        forgotten, warning = apply_retention(self.settings, now)
+        if warning:
+            log.warning("retention: %s", warning)
+        elif forgotten.changed:
+            log.info("retention: adapted model rebuilt without expired corrections "
+                     "(%d replay items dropped, %d kept corrections relearned)", forgotten.items, forgotten.relearned)
 
 
 def build_service(settings: Settings, *, registry: CollectorRegistry | None = None, clock: Clock = system_clock):

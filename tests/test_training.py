@@ -255,16 +255,11 @@ def test_train_scores_long_texts_as_classify_does():
     zero = (LinearHead(np.zeros((weights.shape[0], 1)), np.zeros(1)), np.ones(1))
     np.testing.assert_allclose(via_transfer.scores(zero, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
     # whole-text scoring would differ: the insult sits in one chunk of the second text
-    assert abs(float(_whole_text_toxic(plain, head)[1]) - float(logits[1, 3])) > 0.1
+    assert abs(float(head[0].decision(plain.x)[1]) - float(logits[1, 3])) > 0.1
 
     polarity = task_view("polarity", info, weights, bias, texts, HYPERPARAMS)
     head = (LinearHead(weights[:, :3].astype(np.float64), bias[:3].astype(np.float64)), np.zeros(0))
     np.testing.assert_allclose(polarity.scores(head, docs), logits[:, :3], rtol=1e-5, atol=1e-4)
-
-
-def _whole_text_toxic(view, head):
-    linear, _ = head
-    return linear.decision(view.x)
 
 
 def test_bootstrap_interval_matches_resampled_scores_and_narrows_with_more_texts():
