@@ -364,6 +364,26 @@ class AdaptiveClassifier:
         `at` is when the correction was made (timezone-aware, default now); its UTC day is kept with the
         reservoir item so that `forget_before` can age it out.
         """
+        self.learn_many([(text, polarity, toxic, question, at)])
+
+    def learn_many(self, corrections: Sequence[tuple]) -> None:
+        """`learn_one` for each (text, polarity, toxic, question, at) in order, with the texts featurised and
+        scored by the base model in one batch (how a deployment relearns its stored corrections)."""
+        checked = [self._checked(*c) for c in corrections]
+        if not checked:
+            return
+        texts = [c[0] for c in corrections]
+        xw, xc = self._featurizer.transform_parts(texts)
+        base = self._calibrated_base(texts)
+        for i, (target, day) in enumerate(checked):
+            w, c = slice(xw.indptr[i], xw.indptr[i + 1]), slice(xc.indptr[i], xc.indptr[i + 1])
+            idx = np.concatenate([xw.indices[w], xc.indices[c] + self._n_word]).astype(np.int32)
+            val = np.concatenate([xw.data[w], xc.data[c]]).astype(np.float32)
+            self._learn(idx, val, base[i], target, day)
+
+    @staticmethod
+    def _checked(text, polarity, toxic, question, at) -> tuple[np.ndarray, int]:
+        """A correction's targets and UTC day, or an error naming what is wrong with it."""
         if not isinstance(text, str):
             raise TypeError(f"text is {type(text).__name__}, expected str")
         if polarity is not None and polarity not in POLARITY_LABELS:
@@ -374,13 +394,7 @@ class AdaptiveClassifier:
                 raise ValueError(f"{name} must be 0/1 or a bool, got {value!r}")
         if polarity is None and toxic is None and question is None:
             raise ValueError("a correction needs at least one of polarity, toxic, question")
-        day = utc_day(at if at is not None else datetime.now(timezone.utc))
-
-        xw, xc = self._featurizer.transform_parts([text])
-        idx = np.concatenate([xw.indices, xc.indices + self._n_word]).astype(np.int32)
-        val = np.concatenate([xw.data, xc.data]).astype(np.float32)
-        base = self._calibrated_base([text])[0]
-        self._learn(idx, val, base, _encode_target(polarity, toxic, question), day)
+        return _encode_target(polarity, toxic, question), utc_day(at if at is not None else datetime.now(timezone.utc))
 
     def _learn(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
         """learn_one on a correction's feature row (also how `forget_before` relearns the kept corrections)."""
@@ -425,6 +439,19 @@ class AdaptiveClassifier:
     def _reservoir_lists(self) -> tuple[list, list, list, list, list]:
         return self._res_idx, self._res_val, self._res_base, self._res_target, self._res_day
 
+    def holds_before(self, cutoff: datetime) -> bool:
+        """Whether anything learned since the last reset comes from a correction made on or before the UTC day
+        of `cutoff` (what `forget_before` would remove)."""
+        cutoff_day = utc_day(cutoff)
+        # The earliest correction learned may have left the ring already, so it decides, not the oldest kept item.
+        return (self._first_day is not None and self._first_day <= cutoff_day) or \
+            any(day <= cutoff_day for day in self._res_day)
+
+    def expired_items(self, cutoff: datetime) -> int:
+        """Reservoir items of corrections made on or before the UTC day of `cutoff`."""
+        cutoff_day = utc_day(cutoff)
+        return sum(1 for day in self._res_day if day <= cutoff_day)
+
     def forget_before(self, cutoff: datetime) -> Forgotten:
         """Forget the corrections made on or before the UTC day of `cutoff`.
 
@@ -433,19 +460,19 @@ class AdaptiveClassifier:
         are therefore rebuilt: reset, then the kept corrections are learned again in their original order (same
         steps, same replay draws as a model that never saw the forgotten ones would take from a fresh seed).
         Afterwards the model holds nothing from a forgotten correction. Corrections that had already left the ring
-        buffer (more than reservoir_size ago) go as well, even if they are within the retention period; that is the
-        cost of not keeping texts. Day resolution errs toward forgetting (an item from the cutoff's own day
-        goes too), and items of unknown day (loaded from v1/v2 files) always go.
+        buffer (more than reservoir_size ago) go as well, even if they are within the retention period, because the
+        model keeps no texts; a deployment relearns from its stored corrections instead
+        (`monitor.adapted.relearn_stored`), which keeps them. Day resolution errs toward forgetting (an item from the
+        cutoff's own day goes too), and items of unknown day (loaded from v1/v2 files) always go.
         """
+        if not self.holds_before(cutoff):
+            return Forgotten(0, None)
         cutoff_day = utc_day(cutoff)
         # Oldest first: while the ring is not full the slots are in correction order, once full the oldest is _next.
         n = len(self._res_idx)
         order = list(range(self._next, n)) + list(range(self._next)) if n == self.reservoir_size else list(range(n))
         kept = [tuple(store[i] for store in self._reservoir_lists()) for i in order if self._res_day[i] > cutoff_day]
         dropped = n - len(kept)
-        # The earliest correction learned may have left the ring already, so it decides, not the oldest kept item.
-        if not dropped and (self._first_day is None or self._first_day > cutoff_day):
-            return Forgotten(0, None)
         self.reset()
         for idx, val, base, target, day in kept:
             self._learn(idx, val, base, target, day)
@@ -498,7 +525,8 @@ class AdaptiveClassifier:
         if not isinstance(state, dict) or state.get("format") not in READABLE_FORMATS:
             raise ModelError(f"{path / STATE_FILE}: unsupported format {state.get('format') if isinstance(state, dict) else None!r}")
         if state.get("base_fingerprint") != base_fingerprint(base):
-            raise ModelError(f"{path}: adapted for another base model ({state.get('base_name')!r}); reset it to start over")
+            raise ModelError(f"{path}: adapted for another base model ({state.get('base_name')!r}); "
+                             "`stormwatch correct --rebuild` relearns the stored corrections on this one")
         if hashlib.sha256(raw).hexdigest() != state.get("weights_sha256"):
             raise ModelError(f"{path}: {WEIGHTS_FILE} does not match {STATE_FILE} (interrupted write?)")
         version = state["format"]

@@ -6,7 +6,7 @@ import logging
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 try:
     import fcntl
@@ -14,12 +14,17 @@ except ImportError:  # not POSIX: no cross-process lock, as before
     fcntl = None
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import ModelError, TextClassifier
-from detectors.feedback import STATE_FILE, AdaptiveClassifier, Forgotten
+from detectors.feedback import STATE_FILE, AdaptiveClassifier, Forgotten, utc_day
+
+from monitor.storage import StorageError
+from monitor.storage import corrections as store_corrections
 
 if TYPE_CHECKING:
     from monitor.config import Settings
+    from monitor.storage import Store
 
 log = logging.getLogger("stormwatch.adapted")
 
@@ -91,12 +96,40 @@ def load_adapted(base: TextClassifier, directory: Path | None) -> AdaptiveClassi
     return model
 
 
-def forget_expired_corrections(model_dir: str | None, directory: Path | None, cutoff: datetime) -> Forgotten:
-    """Make the adapted model forget the corrections made on or before `cutoff`'s day (replay items and what the
-    learners took from them, see AdaptiveClassifier.forget_before) and save it if that changed it.
+def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetime | None = None,
+                   hyperparameters: dict | None = None) -> tuple[AdaptiveClassifier, int]:
+    """A new adapted model on `base` that learns the stored corrections (`storage.corrections.list_corrections`,
+    oldest first) as `stormwatch correct` learned them, and the number learned.
 
-    Nothing to do when there is no adapted model. Raises ModelError when there is one but it cannot be loaded
-    (broken, or learned for another base model): the caller decides whether that is fatal.
+    The corrections table is the record; the adapted model is derived from it and can always be derived again:
+    after a base model upgrade (an adapted model only fits the base it was learned on), and when retention
+    removes corrections, because the model's own replay buffer holds only the last `reservoir_size` of them.
+    Skipped: corrections whose text is erased (nothing to learn from, as when they were made) and, with a
+    `cutoff`, those made on or before its UTC day, as `AdaptiveClassifier.forget_before` would drop them.
+    """
+    model = AdaptiveClassifier(base, **(hyperparameters or {}))
+    cutoff_day = None if cutoff is None else utc_day(cutoff)
+    kept = [(row["text"], row["polarity"], _flag(row["toxic"]), _flag(row["question"]), row["at"]) for row in stored
+            if row["text"] is not None and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
+    model.learn_many(kept)
+    return model, len(kept)
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def forget_expired_corrections(model_dir: str | None, directory: Path | None, cutoff: datetime,
+                               stored: Callable[[], Iterable[dict]] | None = None) -> Forgotten:
+    """Make the adapted model forget the corrections made on or before `cutoff`'s day (replay items and what the
+    learners took from them) and save it if that changed it.
+
+    With `stored` (reads the deployment's stored corrections), the model is relearned from the stored
+    corrections that are still kept (`relearn_stored`), so none of them is lost; without it, from its own replay
+    buffer (`AdaptiveClassifier.forget_before`), which holds only the most recent ones. Either way nothing of an
+    expired correction remains. Nothing to do when there is no adapted model. Raises ModelError when there is
+    one but it cannot be loaded (broken, or learned for another base model): the caller decides whether that is
+    fatal.
     """
     if state_stamp(directory) is None:  # checked before locking, so no lock file appears without a model
         return Forgotten(0, None)
@@ -105,22 +138,41 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
         if state_stamp(directory) is None:  # `correct --reset` got there first
             return Forgotten(0, None)
         model = AdaptiveClassifier.load(base, directory)
-        forgotten = model.forget_before(cutoff)
+        if stored is None:
+            forgotten = model.forget_before(cutoff)
+        elif model.holds_before(cutoff):
+            # read under the lock: `stormwatch correct` stores and learns under it too
+            items = model.expired_items(cutoff)
+            model, learned = relearn_stored(base, stored(), cutoff, model.hyperparameters())
+            forgotten = Forgotten(items, learned)
+        else:
+            forgotten = Forgotten(0, None)
         if forgotten.changed:
             model.save(directory)
     return forgotten
 
 
-def apply_retention(settings: Settings, now: datetime, state_dir: str | None = None) -> tuple[Forgotten | None, str]:
+def apply_retention(settings: Settings, now: datetime, state_dir: str | None = None,
+                    store: Store | None = None) -> tuple[Forgotten | None, str]:
     """Apply the text retention (`privacy.raw_text_days`) to the deployment's adapted model, as the database purge
     does to stored texts; for `stormwatch purge` and the service's hourly purge, which must both go on when the
     adapted model is broken: (what was forgotten, "") or (None, a warning that says how to drop the corrections).
+    With the deployment's `store`, the model is relearned from its stored corrections (see
+    forget_expired_corrections).
     """
     directory = Path(state_dir) if state_dir else adapted_model_dir(settings.classifier.adapted_model,
                                                                      settings.database.url)
+    cutoff = now - timedelta(days=settings.privacy.raw_text_days)
     try:
-        return forget_expired_corrections(settings.classifier.model, directory,
-                                          now - timedelta(days=settings.privacy.raw_text_days)), ""
+        if store is not None:
+            try:
+                return forget_expired_corrections(settings.classifier.model, directory, cutoff,
+                                                  lambda: store_corrections.list_corrections(store.engine)), ""
+            except (StorageError, SQLAlchemyError) as exc:
+                # the retention must hold anyway: forget with the model's own replay buffer
+                return (forget_expired_corrections(settings.classifier.model, directory, cutoff),
+                        f"stored corrections unreadable ({exc}); the adapted model kept only its replay buffer's")
+        return forget_expired_corrections(settings.classifier.model, directory, cutoff), ""
     except (ModelError, OSError) as exc:
         return None, (f"expired corrections not removed from the adapted model ({exc}); "
-                      "`stormwatch correct --reset` drops them")
+                      "`stormwatch correct --rebuild` relearns the kept ones, `--reset` drops them all")

@@ -164,10 +164,11 @@ def purge(config_path: str, state_dir: str | None) -> None:
     store = Store.open(settings.database.url)
     try:
         counts = store.purge_expired(now, settings.privacy)
+        # The database purge above is done and must not fail because of a broken model file; null = "not applied".
+        # The model is relearned from the corrections the purge kept.
+        forgotten, warning = apply_retention(settings, now, state_dir, store)
     finally:
         store.close()
-    # The database purge above is done and must not fail because of a broken model file; null = "not applied".
-    forgotten, warning = apply_retention(settings, now, state_dir)
     if warning:
         click.echo(f"stormwatch purge: warning: {warning}", err=True)
     click.echo(json.dumps({**counts, "replay_items_forgotten": forgotten.items if forgotten else None,

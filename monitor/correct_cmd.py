@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
-from monitor.adapted import adapted_model_dir, exclusive
+from monitor.adapted import adapted_model_dir, exclusive, relearn_stored
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
@@ -33,9 +34,12 @@ def _fail(message: str, code: int = 2) -> None:
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None,
               help="Directory of the adapted model (default: classifier.adapted_model, else next to a SQLite database file).")
 @click.option("--reset", is_flag=True, help="Drop the adapted model; stored corrections are kept.")
+@click.option("--rebuild", is_flag=True,
+              help="Relearn the adapted model from the stored corrections whose text is still kept "
+                   "(after a base model upgrade, or to recover a lost or broken adapted model).")
 def correct(
     config_path: str, platform: str | None, external_id: str | None, polarity: str | None, toxic: str | None,
-    question: str | None, corrected_by: str | None, state_dir: str | None, reset: bool,
+    question: str | None, corrected_by: str | None, state_dir: str | None, reset: bool, rebuild: bool,
 ) -> None:
     """Correct a mention's labels: store the correction and let the adapted model learn from it."""
     try:
@@ -47,14 +51,20 @@ def correct(
     if state is None:
         _fail("the database is not a SQLite file, so there is no default place for the adapted model: set classifier.adapted_model or pass --state-dir")
         return
+    if reset and rebuild:
+        _fail("--reset and --rebuild exclude each other")
+        return
     if reset:
         with exclusive(state):
             existed = (state / STATE_FILE).exists()
             shutil.rmtree(state, ignore_errors=True)
         click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; stored corrections are kept")
         return
+    if rebuild:
+        _rebuild(settings, state)
+        return
     if not platform or not external_id:
-        _fail("--platform and --id are required (or --reset)")
+        _fail("--platform and --id are required (or --reset, --rebuild)")
         return
     if polarity is None and toxic is None and question is None:
         _fail("nothing to correct: give --polarity, --toxic and/or --question")
@@ -67,6 +77,28 @@ def correct(
     # Load, learn and save under the lock that `stormwatch purge` also takes (see monitor.adapted.exclusive).
     with exclusive(state):
         _store_and_learn(settings, state, base, platform, external_id, polarity, toxic, question, corrected_by)
+
+
+def _rebuild(settings, state: Path) -> None:
+    try:
+        base = TextClassifier.load(settings.classifier.model)
+    except ModelError as exc:
+        _fail(f"{exc}")
+        return
+    now = datetime.now(timezone.utc)
+    with exclusive(state):
+        try:
+            with Store.open(settings.database.url) as store:
+                stored = store_corrections.list_corrections(store.engine)
+        except (StorageError, SQLAlchemyError) as exc:
+            _fail(f"cannot read the stored corrections: {exc}", 1)
+            return
+        # the text retention applies as in `stormwatch purge`, so a rebuild never brings an expired correction back
+        model, learned = relearn_stored(base, stored, now - timedelta(days=settings.privacy.raw_text_days))
+        model.save(state)
+    click.echo(f"adapted model rebuilt on {base.info.get('name')} {base.info.get('version')}: {learned} of "
+               f"{len(stored)} stored corrections learned (the others' texts are erased or past the retention); "
+               f"saved to {state}")
 
 
 def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str, external_id: str,

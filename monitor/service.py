@@ -119,7 +119,7 @@ class ReplayWorker:
         counts = self.store.purge_expired(now, self.settings.privacy)
         if any(counts.values()):
             log.info("retention: %s", counts)
-        forgotten, warning = apply_retention(self.settings, now)
+        forgotten, warning = apply_retention(self.settings, now, store=self.store)
         if warning:
             log.warning("retention: %s", warning)
         elif forgotten.changed:

@@ -170,3 +170,74 @@ def test_the_pipeline_classifies_with_the_corrected_model(deployment) -> None:
     assert not off.adapted
     assert runner.invoke(correct, ["--config", str(config), "--reset"]).exit_code == 0
     assert not enricher_from(settings).adapted
+
+
+def _adapted(state: Path):
+    from detectors.classifier import TextClassifier
+    from detectors.feedback import AdaptiveClassifier
+
+    return AdaptiveClassifier.load(TextClassifier.load(), state)
+
+
+def test_rebuild_relearns_the_stored_corrections(deployment) -> None:
+    """The corrections table is the record: `--rebuild` derives the same adapted model again from it, also when the
+    adapted model is gone or was learned for another base model (an upgrade)."""
+    import json
+
+    import numpy as np
+
+    config, db = deployment
+    state = default_state_dir(f"sqlite:///{db}")
+    runner = CliRunner()
+    base = ["--config", str(config), "--platform", "facebook", "--id", "m1"]
+    for labels in (["--polarity", "negative"], ["--toxic", "0"], ["--polarity", "neutral", "--question", "1"]):
+        assert runner.invoke(correct, [*base, *labels]).exit_code == 0
+    assert runner.invoke(correct, ["--config", str(config), "--platform", "facebook", "--id", "gone",
+                                   "--toxic", "1"]).exit_code == 0  # stored without text: nothing to relearn
+    texts = ["Die Linie 7 fährt ab Montag nur noch alle 20 Minuten.", "Danke für nix, ihr Versager!"]
+    learned = _adapted(state).probabilities(texts)
+
+    # an adapted model of another base model cannot be used: the upgrade case
+    state_file = state / STATE_FILE
+    stale = json.loads(state_file.read_text(encoding="utf-8"))
+    state_file.write_text(json.dumps({**stale, "base_fingerprint": "0" * 16}), encoding="utf-8")
+    from detectors.classifier import ModelError
+
+    with pytest.raises(ModelError, match="--rebuild"):
+        _adapted(state)
+    rebuilt = runner.invoke(correct, ["--config", str(config), "--rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "3 of 4 stored corrections learned" in rebuilt.output
+    again = _adapted(state)
+    assert again.updates == {"polarity": 2, "toxic": 1, "question": 1}
+    # same steps, same replay draws; `correct` saved (float32 weights) after each correction, the rebuild once
+    np.testing.assert_allclose(again.probabilities(texts), learned, atol=1e-6)
+
+    # gone entirely: rebuilt all the same
+    import shutil
+
+    shutil.rmtree(state)
+    assert runner.invoke(correct, ["--config", str(config), "--rebuild"]).exit_code == 0
+    np.testing.assert_allclose(_adapted(state).probabilities(texts), learned, atol=1e-6)
+
+
+def test_rebuild_does_not_bring_back_corrections_past_the_retention(deployment) -> None:
+    """A correction older than the text retention whose text the purge has not erased yet stays forgotten."""
+    config, db = deployment
+    state = default_state_dir(f"sqlite:///{db}")
+    now = datetime.now(timezone.utc)
+    text = "Die Linie 7 fährt ab Montag nur noch alle 20 Minuten."
+    with Store.open(f"sqlite:///{db}") as store:
+        corr.add_correction(store.engine, platform="facebook", external_id="m1", text=text, polarity="negative",
+                            at=now - timedelta(days=31))  # the demo config keeps texts 30 days
+        corr.add_correction(store.engine, platform="facebook", external_id="m1", text=text, toxic=False,
+                            at=now - timedelta(days=1))
+    result = CliRunner().invoke(correct, ["--config", str(config), "--rebuild"])
+    assert result.exit_code == 0 and "1 of 2 stored corrections learned" in result.output
+    assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0}
+
+
+def test_reset_and_rebuild_exclude_each_other(deployment) -> None:
+    config, _ = deployment
+    result = CliRunner().invoke(correct, ["--config", str(config), "--reset", "--rebuild"])
+    assert result.exit_code == 2 and "exclude each other" in result.output

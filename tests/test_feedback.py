@@ -391,3 +391,23 @@ def test_a_back_dated_correction_that_left_the_ring_is_still_forgotten(base) -> 
     for d, (text, label) in list(zip(days, STREAM))[2:]:
         fresh.learn_one(text, polarity=label, at=DAY0 + timedelta(days=d))
     np.testing.assert_array_equal(model.probabilities(TEXTS), fresh.probabilities(TEXTS))
+
+
+def test_learn_many_is_learn_one_in_order(base) -> None:
+    """Relearning stored corrections featurises them in one batch; the model must come out as if learned one by one."""
+    at = datetime(2026, 4, 1, 9, tzinfo=timezone.utc)
+    corrections = [
+        ("Die Baustelle am Ring nervt seit Wochen!", "negative", None, None, at),
+        ("Wann ist das Bürgeramt samstags offen?", None, None, 1, at + timedelta(days=1)),
+        ("Ihr seid doch alle unfähig, ihr Idioten", "negative", 1, 0, at + timedelta(days=2)),
+        ("Danke für die schnelle Hilfe 👍", "positive", 0, None, at + timedelta(days=3)),
+    ] * 3
+    one, many = AdaptiveClassifier(base), AdaptiveClassifier(base)
+    for text, polarity, toxic, question, when in corrections:
+        one.learn_one(text, polarity=polarity, toxic=toxic, question=question, at=when)
+    many.learn_many(corrections)
+    probe = [c[0] for c in corrections[:4]] + ["Schon wieder kein Bus heute."]
+    np.testing.assert_allclose(many.probabilities(probe), one.probabilities(probe), rtol=0, atol=1e-9)
+    assert many.updates == one.updates and many._res_day == one._res_day
+    with pytest.raises(ValueError, match="polarity must be one of"):
+        many.learn_many([("text", "angry", None, None, at)])

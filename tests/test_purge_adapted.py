@@ -14,6 +14,7 @@ from detectors.feedback import STATE_FILE, AdaptiveClassifier
 from monitor.adapted import default_state_dir
 from monitor.cli import main
 from monitor.storage import Store
+from monitor.storage.corrections import add_correction
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXTS = [f"Bus {i} kommt {'zu spät' if i % 2 else 'pünktlich'} an Haltestelle {i}." for i in range(6)]
@@ -30,6 +31,14 @@ def deployment(tmp_path: Path):
     return config, default_state_dir(f"sqlite:///{db}")
 
 
+def _learn(config: Path, model: AdaptiveClassifier, text: str, at: datetime, **labels) -> None:
+    """What `stormwatch correct` does: store the correction, then learn it (purge relearns from the store)."""
+    db = config.parent / "sw.db"
+    with Store.open(f"sqlite:///{db}") as store:
+        add_correction(store.engine, platform="facebook", external_id=text, text=text, at=at, **labels)
+    model.learn_one(text, at=at, **labels)
+
+
 def _purge(config: Path, *options: str):
     result = CliRunner().invoke(main, ["purge", "--config", str(config), *options])
     assert result.exit_code == 0, result.output
@@ -41,7 +50,7 @@ def test_purge_forgets_replay_items_older_than_the_text_retention(deployment) ->
     now = datetime.now(timezone.utc)
     model = AdaptiveClassifier(TextClassifier.load())
     for text, age in zip(TEXTS, (60, 45, 35, 20, 5, 0)):  # the first three are older than 30 days
-        model.learn_one(text, polarity="neutral", at=now - timedelta(days=age))
+        _learn(config, model, text, now - timedelta(days=age), polarity="neutral")
     model.save(state)
     counts, _ = _purge(config)
     assert counts["replay_items_forgotten"] == 3 and counts["corrections_relearned"] == 3
@@ -93,7 +102,7 @@ def test_the_running_service_applies_the_same_retention_to_the_adapted_model(dep
     now = datetime(2026, 3, 1, 12, tzinfo=timezone.utc)
     model = AdaptiveClassifier(TextClassifier.load())
     for text, age in zip(TEXTS, (40, 31, 29, 1)):
-        model.learn_one(text, polarity="negative", at=now - timedelta(days=age))
+        _learn(config, model, text, now - timedelta(days=age), polarity="negative")
     model.save(state)
     # the copied demo config's relative playbook path points nowhere from tmp_path
     settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
@@ -130,3 +139,46 @@ def test_purge_waits_for_a_correction_in_progress(deployment) -> None:
         assert purge.is_alive() and not results  # blocked until the correction is saved
     purge.join()
     assert results[0]["replay_items_forgotten"] == 1
+
+
+def test_purge_relearns_every_kept_stored_correction_not_only_the_replay_buffer(deployment) -> None:
+    """The replay buffer holds the last `reservoir_size` corrections; the store holds all that retention keeps."""
+    import numpy as np
+
+    config, state = deployment
+    now = datetime.now(timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load(), reservoir_size=2)
+    for text, age in zip(TEXTS, (40, 20, 15, 10, 5)):
+        _learn(config, model, text, now - timedelta(days=age), polarity="negative")
+    model.save(state)
+    counts, _ = _purge(config)
+    assert counts["correction_texts_erased"] == 1
+    assert counts["replay_items_forgotten"] == 0  # the expired one had already left the ring buffer
+    assert counts["corrections_relearned"] == 4  # the ring alone would have kept 2
+    again = AdaptiveClassifier.load(TextClassifier.load(), state)
+    assert again.updates["polarity"] == 4 and again.reservoir_size == 2  # the model's own settings are kept
+    fresh = AdaptiveClassifier(TextClassifier.load(), reservoir_size=2)
+    for text, age in zip(TEXTS[1:5], (20, 15, 10, 5)):
+        fresh.learn_one(text, polarity="negative", at=now - timedelta(days=age))
+    np.testing.assert_allclose(again.probabilities(TEXTS), fresh.probabilities(TEXTS), atol=1e-6)
+
+
+def test_unreadable_stored_corrections_still_apply_the_retention(deployment) -> None:
+    from sqlalchemy import text as sql
+
+    from monitor.adapted import apply_retention
+    from monitor.config import load_settings
+
+    config, state = deployment
+    now = datetime.now(timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load())
+    for text, age in zip(TEXTS, (40, 1)):
+        model.learn_one(text, polarity="negative", at=now - timedelta(days=age))
+    model.save(state)
+    with Store.open(f"sqlite:///{config.parent / 'sw.db'}") as store:
+        with store.engine.begin() as conn:
+            conn.execute(sql("DROP TABLE corrections"))
+        forgotten, warning = apply_retention(load_settings(str(config)), now, store=store)
+    assert "stored corrections unreadable" in warning
+    assert forgotten == (1, 1)  # from the model's own replay buffer
+    assert AdaptiveClassifier.load(TextClassifier.load(), state).updates["polarity"] == 1
