@@ -142,6 +142,10 @@ def _target_log_loss(p: np.ndarray, target: np.ndarray) -> dict[str, float]:
     return out
 
 
+class ForeignBase(ModelError):
+    """The adapted model was learned for another base model (an upgrade, or another `classifier.model`)."""
+
+
 class Forgotten(NamedTuple):
     """What `forget_before` did: reservoir items dropped, and how many kept corrections were learned again when
     the learners were rebuilt (None: nothing had expired, the model is unchanged)."""
@@ -525,7 +529,7 @@ class AdaptiveClassifier:
         if not isinstance(state, dict) or state.get("format") not in READABLE_FORMATS:
             raise ModelError(f"{path / STATE_FILE}: unsupported format {state.get('format') if isinstance(state, dict) else None!r}")
         if state.get("base_fingerprint") != base_fingerprint(base):
-            raise ModelError(f"{path}: adapted for another base model ({state.get('base_name')!r}); "
+            raise ForeignBase(f"{path}: adapted for another base model ({state.get('base_name')!r}); "
                              "`stormwatch correct --rebuild` relearns the stored corrections on this one")
         if hashlib.sha256(raw).hexdigest() != state.get("weights_sha256"):
             raise ModelError(f"{path}: {WEIGHTS_FILE} does not match {STATE_FILE} (interrupted write?)")

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import ModelError, TextClassifier
-from detectors.feedback import STATE_FILE, AdaptiveClassifier, Forgotten, utc_day
+from detectors.feedback import STATE_FILE, AdaptiveClassifier, ForeignBase, Forgotten, utc_day
 
 from monitor.storage import StorageError
 from monitor.storage import corrections as store_corrections
@@ -113,6 +113,37 @@ def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetim
             if row["text"] is not None and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
     model.learn_many(kept)
     return model, len(kept)
+
+
+def rebuild(base: TextClassifier, directory: Path, stored: Callable[[], list[dict]], cutoff: datetime) -> tuple[int, int]:
+    """Replace the adapted model in `directory` by one relearned on `base` from the stored corrections (read under
+    the lock, as `stormwatch correct` stores and learns under it) kept by the retention `cutoff`.
+    Returns (corrections learned, corrections stored)."""
+    with exclusive(directory):
+        rows = stored()
+        model, learned = relearn_stored(base, rows, cutoff)
+        model.save(directory)
+    return learned, len(rows)
+
+
+def rebuild_for_new_base(settings: Settings, store: Store, now: datetime) -> tuple[int, int] | None:
+    """After a base model upgrade (or a change of `classifier.model`) the adapted model no longer fits and the
+    pipeline would fall back to the base model, silently dropping what staff taught it: relearn it from the stored
+    corrections on the new base. None when there is nothing to do (no adapted model, it fits, corrections are
+    switched off, or it is broken in another way, which load_adapted reports)."""
+    directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
+    if not settings.classifier.use_corrections or state_stamp(directory) is None:
+        return None
+    base = TextClassifier.load(settings.classifier.model)
+    try:
+        AdaptiveClassifier.load(base, directory)
+        return None
+    except ForeignBase:
+        pass
+    except ModelError:
+        return None
+    return rebuild(base, directory, lambda: store_corrections.list_corrections(store.engine),
+                   now - timedelta(days=settings.privacy.raw_text_days))
 
 
 def _flag(value: bool | None) -> int | None:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
-from monitor.adapted import adapted_model_dir, exclusive, relearn_stored
+from monitor.adapted import adapted_model_dir, exclusive, rebuild
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
@@ -85,19 +85,16 @@ def _rebuild(settings, state: Path) -> None:
     except ModelError as exc:
         _fail(f"{exc}")
         return
-    now = datetime.now(timezone.utc)
-    with exclusive(state):
-        try:
-            with Store.open(settings.database.url) as store:
-                stored = store_corrections.list_corrections(store.engine)
-        except (StorageError, SQLAlchemyError) as exc:
-            _fail(f"cannot read the stored corrections: {exc}", 1)
-            return
-        # the text retention applies as in `stormwatch purge`, so a rebuild never brings an expired correction back
-        model, learned = relearn_stored(base, stored, now - timedelta(days=settings.privacy.raw_text_days))
-        model.save(state)
+    # the text retention applies as in `stormwatch purge`, so a rebuild never brings an expired correction back
+    cutoff = datetime.now(timezone.utc) - timedelta(days=settings.privacy.raw_text_days)
+    try:
+        with Store.open(settings.database.url) as store:
+            learned, stored = rebuild(base, state, lambda: store_corrections.list_corrections(store.engine), cutoff)
+    except (StorageError, SQLAlchemyError) as exc:
+        _fail(f"cannot read the stored corrections: {exc}", 1)
+        return
     click.echo(f"adapted model rebuilt on {base.info.get('name')} {base.info.get('version')}: {learned} of "
-               f"{len(stored)} stored corrections learned (the others' texts are erased or past the retention); "
+               f"{stored} stored corrections learned (the others' texts are erased or past the retention); "
                f"saved to {state}")
 
 

@@ -182,3 +182,48 @@ def test_unreadable_stored_corrections_still_apply_the_retention(deployment) -> 
     assert "stored corrections unreadable" in warning
     assert forgotten == (1, 1)  # from the model's own replay buffer
     assert AdaptiveClassifier.load(TextClassifier.load(), state).updates["polarity"] == 1
+
+
+def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment, caplog) -> None:
+    """After an upgrade of the shipped model the adapted model no longer fits; the service relearns it from the stored
+    corrections instead of silently classifying without them."""
+    from prometheus_client import CollectorRegistry
+
+    from detectors.classifier import ModelError
+    from monitor.config import load_settings
+    from monitor.service import build_service
+
+    config, state = deployment
+    now = datetime.now(timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load())
+    for text, age in zip(TEXTS, (45, 3, 2)):  # the first is past the 30-day text retention
+        _learn(config, model, text, now - timedelta(days=age), polarity="negative")
+    model.save(state)
+    stale = json.loads((state / STATE_FILE).read_text(encoding="utf-8"))
+    (state / STATE_FILE).write_text(json.dumps({**stale, "base_fingerprint": "0" * 16}), encoding="utf-8")
+    with pytest.raises(ModelError, match="another base model"):
+        AdaptiveClassifier.load(TextClassifier.load(), state)
+    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
+    with caplog.at_level("INFO", logger="stormwatch"):
+        _app, _worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
+    store.close()
+    assert "relearned on the new base model: 2 of 3 stored corrections" in caplog.text
+    assert AdaptiveClassifier.load(TextClassifier.load(), state).updates["polarity"] == 2
+    assert "using the adapted model" in caplog.text  # the pipeline classifies with it
+
+
+def test_the_service_leaves_a_broken_adapted_model_alone(deployment, caplog) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config import load_settings
+    from monitor.service import build_service
+
+    config, state = deployment
+    state.mkdir()
+    (state / STATE_FILE).write_text("{not json", encoding="utf-8")
+    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
+    with caplog.at_level("INFO", logger="stormwatch"):
+        _app, _worker, store = build_service(settings, registry=CollectorRegistry())
+    store.close()
+    assert (state / STATE_FILE).read_text(encoding="utf-8") == "{not json"  # kept for inspection
+    assert "adapted model not used" in caplog.text and "relearned" not in caplog.text
