@@ -39,15 +39,21 @@ def _binary_result(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     return metrics
 
 
-def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[str, Any]:
-    """The shipped toxicity head's exact pipeline (GermEval 2018 + project corpus, same CV as train_default_model)."""
+def shipped_oof(corpus_path: pathlib.Path, folds: int, seed: int):
+    """Out-of-fold decision values of every head, exactly as train_default_model cross-validates the shipped model:
+    (oof, corpus, GermEval 2018 labels, corpus sha256 prefix)."""
     hp = dict(training.HYPERPARAMS)
     featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
     corpus_sha = _sha(corpus_path)  # before reading: the corpus is being extended while people work
     corpus = training.load_corpus(corpus_path)
     texts, yg = training.load_germeval2018(GE2018)
     xc, xg, binary, _ = training.chunked_views(featurizer, corpus["texts"], texts, hp)
-    oof = training.cross_validate(xc, corpus, xg, yg, hp, folds, seed, binary)
+    return training.cross_validate(xc, corpus, xg, yg, hp, folds, seed, binary), corpus, yg, corpus_sha
+
+
+def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[str, Any]:
+    """The shipped toxicity head's exact pipeline (GermEval 2018 + project corpus, same CV as train_default_model)."""
+    oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
     platt = training.fit_platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
                                np.concatenate([yg, corpus["toxic"]]))
     predicted = training.predict_task("toxicity", oof["toxic_germeval"], platt)

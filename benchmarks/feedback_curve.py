@@ -19,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from detectors.classifier import POLARITY_LABELS, TextClassifier  # noqa: E402
 from detectors.feedback import AdaptiveClassifier  # noqa: E402
+from detectors.reliability import expected_calibration_error  # noqa: E402
 from detectors.textfeatures import Featurizer  # noqa: E402
 from detectors.training import load_germeval2017  # noqa: E402
 
@@ -37,7 +38,10 @@ def share_error(test_y: list[str], p_negative: np.ndarray) -> dict[str, float]:
     """What the detectors see: the mean P(negative) of the test part (probabilistic classify-and-count, as
     monitor.aggregate sums it per bucket) and how far it is from the true negative share."""
     estimate = float(np.mean(p_negative))
-    return {"negative_share": estimate, "negative_share_error": abs(estimate - test_y.count("negative") / len(test_y))}
+    truth = np.array([y == "negative" for y in test_y], dtype=int)
+    return {"negative_share": estimate, "negative_share_error": abs(estimate - test_y.count("negative") / len(test_y)),
+            # whether P(negative) means what it says, text by text (benchmarks/calibration.py for the base model)
+            "negative_ece": expected_calibration_error(p_negative, truth)}
 
 
 def adaptive_curve(base, pool_x, pool_y, test_x, test_y, seed, checkpoints, **hyper) -> dict[int, dict]:
@@ -251,14 +255,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:>11} | {alone[0]:>18.3f} | {alone[1]:>5.3f} | {alone[2]:>17.3f} | {alone[3]:>5.3f} | {alone[4]:>14.3f}")
     print(f"\nnegative share of the test part {test_y.count('negative') / len(test_y):.3f}; estimated as the mean "
           f"P(negative), mean |error| (max) over seeds")
-    print(f"{'corrections':>11} | {'adapted estimate':>16} | {'adapted error':>15} | {'LR-only estimate':>16} | "
-          f"{'LR-only error':>15}")
+    print(f"{'corrections':>11} | {'adapted estimate':>16} | {'adapted error':>15} | {'adapted ECE':>11} | "
+          f"{'LR-only estimate':>16} | {'LR-only error':>15} | {'LR-only ECE':>11}")
     for n in CHECKPOINTS:
         a, s = adaptive[n], scratch.get(n)
         print(f"{n:>11} | {a['negative_share']['mean']:>16.3f} | "
               f"{a['negative_share_error']['mean']:.3f} ({a['negative_share_error']['max']:.3f}) | "
+              f"{a['negative_ece']['mean']:>11.3f} | "
               + (f"{s['negative_share']['mean']:>16.3f} | {s['negative_share_error']['mean']:.3f} "
-                 f"({s['negative_share_error']['max']:.3f})" if s else f"{'-':>16} | {'-':>15}"))
+                 f"({s['negative_share_error']['max']:.3f}) | {s['negative_ece']['mean']:>11.3f}" if s
+                 else f"{'-':>16} | {'-':>15} | {'-':>11}"))
     print(f"\nadaptive runs: {seconds:.1f} s for {len(seeds)} x {max(CHECKPOINTS)} corrections and "
           f"{len(CHECKPOINTS) * len(seeds)} evaluations")
     if args.svg:
