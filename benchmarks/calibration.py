@@ -19,7 +19,6 @@ import sys
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 BENCHMARKS = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS.parent))
@@ -30,25 +29,17 @@ from eval_classifier import GE2017_DEV, GE2021, shipped_oof  # noqa: E402
 from detectors import training  # noqa: E402
 from detectors.classifier import TextClassifier, default_model_dir, softmax  # noqa: E402
 from detectors.datasets import load_dataset  # noqa: E402
-from detectors.reliability import calibration_report  # noqa: E402
-
-
-def cross_fitted(scores: np.ndarray, y: np.ndarray, seed: int, fit, apply, folds: int = 5) -> np.ndarray:
-    """Probabilities whose calibration map was fitted on the other folds' (score, label) pairs only."""
-    out = np.zeros(scores.shape if scores.ndim == 1 else scores.shape, dtype=np.float64)
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scores, y):
-        out[test] = apply(scores[test], fit(scores[train], y[train]))
-    return out
+from detectors.reliability import calibration_report, cross_fitted  # noqa: E402
 
 
 def _platt(scores: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
-    return cross_fitted(scores, y, seed, training.fit_platt, training._platt_predict)
+    return cross_fitted(scores, y, training.fit_platt, training._platt_predict, seed=seed)
 
 
 def in_domain(corpus_path: pathlib.Path, folds: int, seed: int) -> list[dict[str, Any]]:
     oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
     yc = corpus["polarity"]
-    polarity = cross_fitted(oof["polarity"], yc, seed, training.fit_temperature, lambda z, t: softmax(z / t))
+    polarity = cross_fitted(oof["polarity"], yc, training.fit_temperature, lambda z, t: softmax(z / t), seed=seed)
     toxic = _platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
                    np.concatenate([yg, corpus["toxic"]]), seed)
     question = _platt(oof["question"], corpus["question"], seed)

@@ -20,7 +20,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from sklearn.model_selection import StratifiedKFold
 
-from detectors.classifier import CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier, combine_chunks
+from detectors.classifier import (CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier, combine_chunks,
+                                  softmax)
+from detectors.reliability import calibration_report, cross_fitted
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
 MODEL_VERSION = "0.4.0"
@@ -593,6 +595,22 @@ def task_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
+def task_calibration(task: str, oof: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
+    """How far the new head's probabilities can be trusted: per class that detectors add up, the expected
+    calibration error and the share error (mean probability - true share) of its out-of-fold probabilities,
+    calibrated cross-fitted (benchmarks/CALIBRATION_RESULTS.md explains both)."""
+    if task == "polarity":
+        probs = cross_fitted(oof, y, fit_temperature, lambda z, t: softmax(z / t), seed=seed)
+        columns = {"negative": (probs[:, 0], y == 0), "positive": (probs[:, 2], y == 2)}
+    else:
+        columns = {"positive_class": (cross_fitted(oof, y, fit_platt, _platt_predict, seed=seed), y)}
+    out = {}
+    for name, (p, truth) in columns.items():
+        report = calibration_report(p, truth.astype(int))
+        out[name] = {key: report[key] for key in ("ece", "share_error", "brier", "brier_climatology")}
+    return out
+
+
 def bootstrap_germeval_macro_f1(y: np.ndarray, predicted: np.ndarray, n_boot: int = 1000, seed: int = 0,
                                 level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of the GermEval macro-F1 over the texts (fixed seed, so reports reproduce).
@@ -655,7 +673,8 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
     view = task_view(task, info, weights, bias, dataset.texts, hp)
 
     hp, oof, calibration = select_and_calibrate(view, y, task, hp, n_folds, seed)
-    metrics = task_metrics(y, predict_task(task, oof, calibration))
+    metrics = {**task_metrics(y, predict_task(task, oof, calibration)),
+               "calibration": task_calibration(task, oof, y, seed)}
 
     head, alpha = _fit_task(view.x, view.offset, y, task, hp)
     columns = TASK_COLUMNS[task]

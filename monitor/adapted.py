@@ -142,8 +142,13 @@ def rebuild_for_new_base(settings: Settings, store: Store, now: datetime) -> tup
         pass
     except ModelError:
         return None
-    return rebuild(base, directory, lambda: store_corrections.list_corrections(store.engine),
-                   now - timedelta(days=settings.privacy.raw_text_days))
+    try:
+        return rebuild(base, directory, lambda: store_corrections.list_corrections(store.engine),
+                       now - timedelta(days=settings.privacy.raw_text_days))
+    except (OSError, StorageError, SQLAlchemyError) as exc:  # the service must start anyway, on the base model
+        log.warning("adapted model of an older base model not relearned (%s); "
+                    "`stormwatch correct --rebuild` does it by hand", exc)
+        return None
 
 
 def _flag(value: bool | None) -> int | None:

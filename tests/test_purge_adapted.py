@@ -212,6 +212,27 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
     assert "using the adapted model" in caplog.text  # the pipeline classifies with it
 
 
+def test_the_service_starts_when_relearning_fails(deployment, caplog) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config import load_settings
+    from monitor.service import build_service
+
+    config, state = deployment
+    model = AdaptiveClassifier(TextClassifier.load())
+    _learn(config, model, TEXTS[0], datetime.now(timezone.utc), polarity="negative")
+    model.save(state)
+    stale = json.loads((state / STATE_FILE).read_text(encoding="utf-8"))
+    (state / STATE_FILE).write_text(json.dumps({**stale, "base_fingerprint": "0" * 16}), encoding="utf-8")
+    state.with_name(state.name + ".lock").mkdir()  # the lock cannot be opened: an OSError as on a read-only disk
+    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
+    with caplog.at_level("INFO", logger="stormwatch"):
+        _app, _worker, store = build_service(settings, registry=CollectorRegistry())
+    store.close()
+    assert "not relearned" in caplog.text and "--rebuild" in caplog.text
+    assert "adapted model not used" in caplog.text  # classifies with the base model, says why
+
+
 def test_the_service_leaves_a_broken_adapted_model_alone(deployment, caplog) -> None:
     from prometheus_client import CollectorRegistry
 

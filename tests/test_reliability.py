@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import detectors.reliability
-from detectors.reliability import (brier_score, calibration_report, expected_calibration_error, log_loss,
-                                   reliability_bins)
+from detectors.reliability import (brier_score, calibration_report, cross_fitted, expected_calibration_error,
+                                   log_loss, reliability_bins)
 
 
 def _draw(n: int, seed: int, distort=lambda p: p):
@@ -64,3 +64,21 @@ def test_bad_input_is_refused() -> None:
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(detectors.reliability).failed == 0
+
+
+def test_cross_fitting_never_calibrates_a_text_on_its_own_label() -> None:
+    """A 'calibration' that memorises labels would look perfect if fitted in-sample; cross-fitted it cannot."""
+    rng = np.random.default_rng(3)
+    scores = rng.normal(size=200)
+    y = rng.integers(0, 2, 200)
+    memory = lambda s, labels: dict(zip(s.tolist(), labels.tolist()))  # noqa: E731
+    recall = lambda s, m: np.array([m.get(v, 0.5) for v in s.tolist()])  # noqa: E731
+    in_sample = recall(scores, memory(scores, y))
+    assert expected_calibration_error(in_sample, y) == 0.0
+    held_out = cross_fitted(scores, y, memory, recall, folds=5, seed=0)
+    assert np.all(held_out == 0.5)  # every text's map was fitted without it
+    # a real calibration map and 2-D logits (polarity) keep their shape
+    logits = rng.normal(size=(200, 3))
+    probs = cross_fitted(logits, rng.integers(0, 3, 200), lambda s, labels: 1.0,
+                         lambda s, t: np.exp(s) / np.exp(s).sum(axis=1, keepdims=True))
+    assert probs.shape == (200, 3) and np.allclose(probs.sum(axis=1), 1.0)

@@ -119,6 +119,8 @@ def test_train_then_classify_with_the_new_model(tmp_path):
     assert train_command("question", str(data), "csv", str(tmp_path / "model"), None, 0, stdout=out, stderr=err) == 0
     report = json.loads(out.getvalue())
     assert report["task"] == "question" and set(report["cv_metrics"]) >= {"germeval_macro_f1", "accuracy"}
+    calibration = report["cv_metrics"]["calibration"]["positive_class"]  # cross-fitted, see detectors.reliability
+    assert 0.0 <= calibration["ece"] <= 1.0 and -1.0 <= calibration["share_error"] <= 1.0
 
     trained, shipped = TextClassifier.load(tmp_path / "model"), TextClassifier.load(default_model_dir())
     texts = ["Wann öffnet das Bürgeramt morgen?", "Ihr seid alle unfähig!", "Danke für die Hilfe"]
