@@ -178,9 +178,11 @@ def purge(config_path: str, state_dir: str | None) -> None:
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (one module per command keeps cli.py a table of contents)."""
     from monitor.correct_cmd import correct
+    from monitor.evaluate_cmd import evaluate
     from monitor.train_cmd import train
 
     main.add_command(correct)
+    main.add_command(evaluate)
     main.add_command(train)
 
 
