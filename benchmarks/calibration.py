@@ -1,7 +1,8 @@
 """Are the shipped model's probabilities calibrated? Reliability, calibration error and share error per head.
 
-Usage (from the repository root, about 2 minutes):
-    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/calibration.py [--seed 0] [--out benchmarks/CALIBRATION_RESULTS.md]
+Usage (from the repository root, about 35 s):
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/calibration.py [--seed 0] [--svg benchmarks/calibration.svg]
+The table it prints is the one in benchmarks/CALIBRATION_RESULTS.md.
 
 In domain: the out-of-fold scores of the shipped model's own cross-validation (train_default_model's folds,
 GermEval 2018 + project corpus), calibrated *cross-fitted*: the temperature (polarity) or Platt scaling

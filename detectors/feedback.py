@@ -9,7 +9,7 @@ import pathlib
 import tempfile
 import zipfile
 from datetime import datetime, timezone
-from typing import NamedTuple, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
@@ -370,9 +370,10 @@ class AdaptiveClassifier:
         """
         self.learn_many([(text, polarity, toxic, question, at)])
 
-    def learn_many(self, corrections: Sequence[tuple]) -> None:
+    def learn_many(self, corrections: Iterable[tuple]) -> None:
         """`learn_one` for each (text, polarity, toxic, question, at) in order, with the texts featurised and
         scored by the base model in one batch (how a deployment relearns its stored corrections)."""
+        corrections = list(corrections)  # read twice below; a generator would be empty the second time
         checked = [self._checked(*c) for c in corrections]
         if not checked:
             return

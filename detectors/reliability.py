@@ -37,7 +37,8 @@ def _checked(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reliability_bins(probs: Any, labels: Any, n_bins: int = 10, strategy: str = "uniform") -> list[Bin]:
-    """Non-empty bins of equal width ("uniform") or of (nearly) equal size ("quantile", by rank).
+    """Non-empty bins of equal width ("uniform") or of about equal size ("quantile": cut at the quantiles of the
+    probabilities, so equal probabilities share a bin and a constant forecast is one bin, not n_bins).
 
     >>> [(b.n, round(b.mean_predicted, 3), b.observed) for b in reliability_bins([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 0], 2)]
     [(2, 0.15, 0.0), (2, 0.85, 0.5)]
@@ -48,9 +49,8 @@ def reliability_bins(probs: Any, labels: Any, n_bins: int = 10, strategy: str = 
     if strategy == "uniform":
         index = np.minimum((p * n_bins).astype(int), n_bins - 1)
     elif strategy == "quantile":
-        # by rank, so ties and a few distinct values still give bins of equal size
-        index = np.empty(len(p), dtype=int)
-        index[np.argsort(p, kind="stable")] = np.arange(len(p)) * n_bins // len(p)
+        inner_edges = np.quantile(p, np.arange(1, n_bins) / n_bins)
+        index = np.searchsorted(inner_edges, p, side="left")
     else:
         raise ValueError(f"unknown strategy {strategy!r}, expected uniform or quantile")
     bins = []

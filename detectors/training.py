@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import io
 import json
@@ -19,13 +20,14 @@ from scipy.optimize import minimize_scalar
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from detectors.classifier import (CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier, combine_chunks,
                                   softmax)
 from detectors.reliability import calibration_report, cross_fitted
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
-MODEL_VERSION = "0.4.0"
+MODEL_VERSION = "0.4.1"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = pathlib.Path(__file__).resolve().parent / "data" / "comments_de.tsv"
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
@@ -355,6 +357,22 @@ def _stack_heads(polarity: LinearHead, toxic: LinearHead, question: LinearHead):
     return rows, weights[rows], bias
 
 
+def single_threaded(function):
+    """Run a training function with the BLAS/OpenMP thread pools limited to one thread.
+
+    lbfgs sums floating-point numbers in an order that depends on the number of BLAS threads, so the same data
+    and seed gave weights up to 4e-4 apart on one and on two threads (model 0.4.0). One thread makes the
+    documented rebuild reproducible on any machine, and on these two-core machines it is also faster (the
+    threads only oversubscribe the cores).
+    """
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return function(*args, **kwargs)
+    return wrapper
+
+
+@single_threaded
 def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, *, n_folds: int = 5,
                         hyperparams: dict[str, Any] | None = None, features: dict[str, Any] | None = None) -> dict:
     """Cross-validates, calibrates and fits all three heads, then writes model.json + weights.npz to out_dir."""
@@ -595,15 +613,16 @@ def task_metrics(y: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
-def task_calibration(task: str, oof: np.ndarray, y: np.ndarray, seed: int = 0) -> dict[str, dict[str, float]]:
+def task_calibration(task: str, oof: np.ndarray, y: np.ndarray, seed: int = 0,
+                     n_folds: int = 5) -> dict[str, dict[str, float]]:
     """How far the new head's probabilities can be trusted: per class that detectors add up, the expected
     calibration error and the share error (mean probability - true share) of its out-of-fold probabilities,
     calibrated cross-fitted (benchmarks/CALIBRATION_RESULTS.md explains both)."""
     if task == "polarity":
-        probs = cross_fitted(oof, y, fit_temperature, lambda z, t: softmax(z / t), seed=seed)
+        probs = cross_fitted(oof, y, fit_temperature, lambda z, t: softmax(z / t), folds=n_folds, seed=seed)
         columns = {"negative": (probs[:, 0], y == 0), "positive": (probs[:, 2], y == 2)}
     else:
-        columns = {"positive_class": (cross_fitted(oof, y, fit_platt, _platt_predict, seed=seed), y)}
+        columns = {"positive_class": (cross_fitted(oof, y, fit_platt, _platt_predict, folds=n_folds, seed=seed), y)}
     out = {}
     for name, (p, truth) in columns.items():
         report = calibration_report(p, truth.astype(int))
@@ -653,6 +672,7 @@ def bootstrap_scores(y: np.ndarray, predicted: np.ndarray, n_boot: int, seed: in
     return np.concatenate(scores)
 
 
+@single_threaded
 def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_folds: int = 5,
                hyperparams: dict[str, Any] | None = None) -> dict[str, Any]:
     """Retrains one head on a labelled Dataset and writes a complete model directory to out_dir.
@@ -674,7 +694,7 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
 
     hp, oof, calibration = select_and_calibrate(view, y, task, hp, n_folds, seed)
     metrics = {**task_metrics(y, predict_task(task, oof, calibration)),
-               "calibration": task_calibration(task, oof, y, seed)}
+               "calibration": task_calibration(task, oof, y, seed, n_folds)}
 
     head, alpha = _fit_task(view.x, view.offset, y, task, hp)
     columns = TASK_COLUMNS[task]

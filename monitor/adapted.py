@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -96,32 +98,66 @@ def load_adapted(base: TextClassifier, directory: Path | None) -> AdaptiveClassi
     return model
 
 
+def reset_marker(directory: Path) -> Path:
+    """Where `stormwatch correct --reset` notes the last correction it dropped; beside the directory, like the lock,
+    because the reset deletes the directory."""
+    return directory.with_name(directory.name + ".reset.json")
+
+
+def mark_reset(directory: Path, last_correction_id: int, at: datetime) -> None:
+    """Record a reset: relearning from the stored corrections must not bring back what staff reset away."""
+    marker = reset_marker(directory)
+    tmp = marker.with_name(marker.name + ".tmp")
+    tmp.write_text(json.dumps({"after_correction_id": int(last_correction_id), "at": at.isoformat()}) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, marker)
+
+
+def reset_watermark(directory: Path) -> int:
+    """The id of the last correction before the latest reset (0: never reset). Raises ModelError if the marker
+    cannot be read: guessing 0 would bring back corrections staff dropped."""
+    marker = reset_marker(directory)
+    try:
+        return int(json.loads(marker.read_text(encoding="utf-8"))["after_correction_id"])
+    except FileNotFoundError:
+        return 0
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{marker}: unreadable reset marker ({exc}); delete it to relearn every stored correction")
+
+
 def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetime | None = None,
-                   hyperparameters: dict | None = None) -> tuple[AdaptiveClassifier, int]:
+                   hyperparameters: dict | None = None, after_id: int = 0) -> tuple[AdaptiveClassifier, int]:
     """A new adapted model on `base` that learns the stored corrections (`storage.corrections.list_corrections`,
     oldest first) as `stormwatch correct` learned them, and the number learned.
 
     The corrections table is the record; the adapted model is derived from it and can always be derived again:
     after a base model upgrade (an adapted model only fits the base it was learned on), and when retention
     removes corrections, because the model's own replay buffer holds only the last `reservoir_size` of them.
-    Skipped: corrections whose text is erased (nothing to learn from, as when they were made) and, with a
-    `cutoff`, those made on or before its UTC day, as `AdaptiveClassifier.forget_before` would drop them.
+    Skipped: corrections whose text is erased (nothing to learn from, as when they were made), those up to
+    `after_id` (made before the last `correct --reset`, see reset_watermark) and, with a `cutoff`, those made on or
+    before its UTC day, as `AdaptiveClassifier.forget_before` would drop them.
     """
     model = AdaptiveClassifier(base, **(hyperparameters or {}))
     cutoff_day = None if cutoff is None else utc_day(cutoff)
     kept = [(row["text"], row["polarity"], _flag(row["toxic"]), _flag(row["question"]), row["at"]) for row in stored
-            if row["text"] is not None and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
+            if row["text"] is not None and row["id"] > after_id
+            and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
     model.learn_many(kept)
     return model, len(kept)
 
 
-def rebuild(base: TextClassifier, directory: Path, stored: Callable[[], list[dict]], cutoff: datetime) -> tuple[int, int]:
+def rebuild(base: TextClassifier, directory: Path, stored: Callable[[], list[dict]], cutoff: datetime,
+            still_needed: Callable[[], bool] | None = None) -> tuple[int, int] | None:
     """Replace the adapted model in `directory` by one relearned on `base` from the stored corrections (read under
-    the lock, as `stormwatch correct` stores and learns under it) kept by the retention `cutoff`.
+    the lock, as `stormwatch correct` stores and learns under it) kept by the retention `cutoff` and made since the
+    last reset. Default learning settings: deployments do not configure them (the purge keeps a model's own).
+    `still_needed` is checked again under the lock (a reset may have come first): None if it says no.
     Returns (corrections learned, corrections stored)."""
     with exclusive(directory):
+        if still_needed is not None and not still_needed():
+            return None
         rows = stored()
-        model, learned = relearn_stored(base, rows, cutoff)
+        model, learned = relearn_stored(base, rows, cutoff, after_id=reset_watermark(directory))
         model.save(directory)
     return learned, len(rows)
 
@@ -132,20 +168,27 @@ def rebuild_for_new_base(settings: Settings, store: Store, now: datetime) -> tup
     corrections on the new base. None when there is nothing to do (no adapted model, it fits, corrections are
     switched off, or it is broken in another way, which load_adapted reports)."""
     directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
-    if not settings.classifier.use_corrections or state_stamp(directory) is None:
+    if not settings.classifier.use_corrections:
         return None
     base = TextClassifier.load(settings.classifier.model)
-    try:
-        AdaptiveClassifier.load(base, directory)
-        return None
-    except ForeignBase:
-        pass
-    except ModelError:
+
+    def foreign() -> bool:
+        if state_stamp(directory) is None:
+            return False
+        try:
+            AdaptiveClassifier.load(base, directory)
+        except ForeignBase:
+            return True
+        except ModelError:
+            return False
+        return False
+
+    if not foreign():  # checked before locking, so a start without an adapted model creates no lock file
         return None
     try:
         return rebuild(base, directory, lambda: store_corrections.list_corrections(store.engine),
-                       now - timedelta(days=settings.privacy.raw_text_days))
-    except (OSError, StorageError, SQLAlchemyError) as exc:  # the service must start anyway, on the base model
+                       now - timedelta(days=settings.privacy.raw_text_days), still_needed=foreign)
+    except (OSError, ModelError, StorageError, SQLAlchemyError) as exc:  # the service must start anyway
         log.warning("adapted model of an older base model not relearned (%s); "
                     "`stormwatch correct --rebuild` does it by hand", exc)
         return None
@@ -163,9 +206,10 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     With `stored` (reads the deployment's stored corrections), the model is relearned from the stored
     corrections that are still kept (`relearn_stored`), so none of them is lost; without it, from its own replay
     buffer (`AdaptiveClassifier.forget_before`), which holds only the most recent ones. Either way nothing of an
-    expired correction remains. Nothing to do when there is no adapted model. Raises ModelError when there is
-    one but it cannot be loaded (broken, or learned for another base model): the caller decides whether that is
-    fatal.
+    expired correction remains. A model learned on another base model cannot be read; with `stored` it is
+    relearned on the current one (Forgotten(0, learned)). Nothing to do when there is no adapted model. Raises
+    ModelError when there is one but it cannot be loaded (broken, or foreign without `stored`): the caller decides
+    whether that is fatal.
     """
     if state_stamp(directory) is None:  # checked before locking, so no lock file appears without a model
         return Forgotten(0, None)
@@ -173,13 +217,22 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     with exclusive(directory):
         if state_stamp(directory) is None:  # `correct --reset` got there first
             return Forgotten(0, None)
-        model = AdaptiveClassifier.load(base, directory)
+        try:
+            model = AdaptiveClassifier.load(base, directory)
+        except ForeignBase:
+            if stored is None:
+                raise
+            # learned on another base model: it cannot be read to forget from, so relearn what may be kept
+            model, learned = relearn_stored(base, stored(), cutoff, after_id=reset_watermark(directory))
+            model.save(directory)
+            return Forgotten(0, learned)
         if stored is None:
             forgotten = model.forget_before(cutoff)
         elif model.holds_before(cutoff):
             # read under the lock: `stormwatch correct` stores and learns under it too
             items = model.expired_items(cutoff)
-            model, learned = relearn_stored(base, stored(), cutoff, model.hyperparameters())
+            model, learned = relearn_stored(base, stored(), cutoff, model.hyperparameters(),
+                                            after_id=reset_watermark(directory))
             forgotten = Forgotten(items, learned)
         else:
             forgotten = Forgotten(0, None)
@@ -210,5 +263,6 @@ def apply_retention(settings: Settings, now: datetime, state_dir: str | None = N
                         f"stored corrections unreadable ({exc}); the adapted model kept only its replay buffer's")
         return forget_expired_corrections(settings.classifier.model, directory, cutoff), ""
     except (ModelError, OSError) as exc:
-        return None, (f"expired corrections not removed from the adapted model ({exc}); "
-                      "`stormwatch correct --rebuild` relearns the kept ones, `--reset` drops them all")
+        relearn = "" if "--rebuild" in str(exc) else "; `stormwatch correct --rebuild` relearns the kept ones"
+        return None, (f"expired corrections not removed from the adapted model ({exc}){relearn}; "
+                      "`stormwatch correct --reset` drops them all")

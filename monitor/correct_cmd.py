@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
-from monitor.adapted import adapted_model_dir, exclusive, rebuild
+from monitor.adapted import adapted_model_dir, exclusive, mark_reset, rebuild
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
@@ -55,10 +55,7 @@ def correct(
         _fail("--reset and --rebuild exclude each other")
         return
     if reset:
-        with exclusive(state):
-            existed = (state / STATE_FILE).exists()
-            shutil.rmtree(state, ignore_errors=True)
-        click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; stored corrections are kept")
+        _reset(settings, state)
         return
     if rebuild:
         _rebuild(settings, state)
@@ -79,6 +76,25 @@ def correct(
         _store_and_learn(settings, state, base, platform, external_id, polarity, toxic, question, corrected_by)
 
 
+def _reset(settings, state: Path) -> None:
+    try:
+        with exclusive(state):
+            with Store.open(settings.database.url) as store:
+                last = store_corrections.last_correction_id(store.engine)
+            # noted before the model goes, so a rebuild from the stored corrections cannot bring these back
+            mark_reset(state, last, datetime.now(timezone.utc))
+            existed = (state / STATE_FILE).exists()
+            shutil.rmtree(state, ignore_errors=True)
+    except (StorageError, SQLAlchemyError) as exc:
+        _fail(f"cannot read the stored corrections: {exc}", 1)
+        return
+    except OSError as exc:
+        _fail(f"cannot reset the adapted model in {state}: {exc}", 1)
+        return
+    click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; stored corrections are kept "
+               f"(up to correction {last}; a rebuild relearns only later ones)")
+
+
 def _rebuild(settings, state: Path) -> None:
     try:
         base = TextClassifier.load(settings.classifier.model)
@@ -93,9 +109,15 @@ def _rebuild(settings, state: Path) -> None:
     except (StorageError, SQLAlchemyError) as exc:
         _fail(f"cannot read the stored corrections: {exc}", 1)
         return
+    except ModelError as exc:  # an unreadable reset marker
+        _fail(str(exc), 1)
+        return
+    except OSError as exc:
+        _fail(f"cannot write the adapted model to {state}: {exc}", 1)
+        return
     click.echo(f"adapted model rebuilt on {base.info.get('name')} {base.info.get('version')}: {learned} of "
-               f"{stored} stored corrections learned (the others' texts are erased or past the retention); "
-               f"saved to {state}")
+               f"{stored} stored corrections learned (the others' texts are erased, past the retention or before "
+               f"the last reset); saved to {state}")
 
 
 def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str, external_id: str,

@@ -241,3 +241,21 @@ def test_reset_and_rebuild_exclude_each_other(deployment) -> None:
     config, _ = deployment
     result = CliRunner().invoke(correct, ["--config", str(config), "--reset", "--rebuild"])
     assert result.exit_code == 2 and "exclude each other" in result.output
+
+
+def test_rebuild_does_not_bring_back_what_a_reset_dropped(deployment) -> None:
+    config, db = deployment
+    state = default_state_dir(f"sqlite:///{db}")
+    runner = CliRunner()
+    base = ["--config", str(config), "--platform", "facebook", "--id", "m1"]
+    assert runner.invoke(correct, [*base, "--polarity", "positive"]).exit_code == 0  # a wrong correction ...
+    reset = runner.invoke(correct, ["--config", str(config), "--reset"])
+    assert reset.exit_code == 0 and "up to correction 1" in reset.output  # ... that staff reset away
+    assert runner.invoke(correct, [*base, "--toxic", "0"]).exit_code == 0
+    rebuilt = runner.invoke(correct, ["--config", str(config), "--rebuild"])
+    assert rebuilt.exit_code == 0 and "1 of 2 stored corrections learned" in rebuilt.output
+    assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0}
+    # a marker that cannot be read stops the rebuild instead of guessing
+    state.with_name(state.name + ".reset.json").write_text("{broken", encoding="utf-8")
+    broken = runner.invoke(correct, ["--config", str(config), "--rebuild"])
+    assert broken.exit_code == 1 and "unreadable reset marker" in broken.output

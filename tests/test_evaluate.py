@@ -63,7 +63,7 @@ def test_evaluate_command_reports_the_shipped_model_on_a_sample(tmp_path: Path) 
     result = CliRunner().invoke(main, ["evaluate", "--task", "polarity", "--data", str(sample), "--format", "csv"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["model"] == {"name": "stormwatch-de-comments", "version": "0.4.0", "adapted": False}
+    assert report["model"] == {"name": "stormwatch-de-comments", "version": "0.4.1", "adapted": False}
     assert report["data"]["classes"] == {"negative": 2, "neutral": 3, "positive": 1}
     assert report["accuracy"] >= 4 / 6  # plain in-domain comments: the shipped model gets most of them
     assert set(report["calibration"]) == {"negative", "positive"}

@@ -411,3 +411,7 @@ def test_learn_many_is_learn_one_in_order(base) -> None:
     assert many.updates == one.updates and many._res_day == one._res_day
     with pytest.raises(ValueError, match="polarity must be one of"):
         many.learn_many([("text", "angry", None, None, at)])
+    # any iterable, also one that can be read only once
+    from_generator = AdaptiveClassifier(base)
+    from_generator.learn_many(c for c in corrections)
+    np.testing.assert_array_equal(from_generator.probabilities(probe), many.probabilities(probe))

@@ -39,6 +39,12 @@ def _learn(config: Path, model: AdaptiveClassifier, text: str, at: datetime, **l
     model.learn_one(text, at=at, **labels)
 
 
+def _as_if_learned_on_another_base_model(state: Path) -> None:
+    """What a saved adapted model looks like after an upgrade of the shipped model."""
+    stale = json.loads((state / STATE_FILE).read_text(encoding="utf-8"))
+    (state / STATE_FILE).write_text(json.dumps({**stale, "base_fingerprint": "0" * 16}), encoding="utf-8")
+
+
 def _purge(config: Path, *options: str):
     result = CliRunner().invoke(main, ["purge", "--config", str(config), *options])
     assert result.exit_code == 0, result.output
@@ -199,8 +205,7 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
     for text, age in zip(TEXTS, (45, 3, 2)):  # the first is past the 30-day text retention
         _learn(config, model, text, now - timedelta(days=age), polarity="negative")
     model.save(state)
-    stale = json.loads((state / STATE_FILE).read_text(encoding="utf-8"))
-    (state / STATE_FILE).write_text(json.dumps({**stale, "base_fingerprint": "0" * 16}), encoding="utf-8")
+    _as_if_learned_on_another_base_model(state)
     with pytest.raises(ModelError, match="another base model"):
         AdaptiveClassifier.load(TextClassifier.load(), state)
     settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
@@ -222,8 +227,7 @@ def test_the_service_starts_when_relearning_fails(deployment, caplog) -> None:
     model = AdaptiveClassifier(TextClassifier.load())
     _learn(config, model, TEXTS[0], datetime.now(timezone.utc), polarity="negative")
     model.save(state)
-    stale = json.loads((state / STATE_FILE).read_text(encoding="utf-8"))
-    (state / STATE_FILE).write_text(json.dumps({**stale, "base_fingerprint": "0" * 16}), encoding="utf-8")
+    _as_if_learned_on_another_base_model(state)
     state.with_name(state.name + ".lock").mkdir()  # the lock cannot be opened: an OSError as on a read-only disk
     settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
     with caplog.at_level("INFO", logger="stormwatch"):
@@ -248,3 +252,45 @@ def test_the_service_leaves_a_broken_adapted_model_alone(deployment, caplog) -> 
     store.close()
     assert (state / STATE_FILE).read_text(encoding="utf-8") == "{not json"  # kept for inspection
     assert "adapted model not used" in caplog.text and "relearned" not in caplog.text
+
+
+def test_purge_relearns_an_adapted_model_of_another_base_model(deployment) -> None:
+    """It cannot be read to forget from, so it would keep what expired corrections taught it; relearned instead."""
+    config, state = deployment
+    now = datetime.now(timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load())
+    for text, age in zip(TEXTS, (40, 1)):
+        _learn(config, model, text, now - timedelta(days=age), polarity="negative")
+    model.save(state)
+    _as_if_learned_on_another_base_model(state)
+    counts, _ = _purge(config)
+    assert counts["corrections_relearned"] == 1 and counts["correction_texts_erased"] == 1
+    again = AdaptiveClassifier.load(TextClassifier.load(), state)  # fits the current base model again
+    assert again.updates["polarity"] == 1 and again.holds_before(now - timedelta(days=30)) is False
+
+
+def test_a_reset_during_the_service_start_is_not_undone(deployment) -> None:
+    """The start checks for a foreign model before it takes the lock; a reset that gets the lock first wins."""
+    import shutil
+    import threading
+
+    from monitor.adapted import exclusive, rebuild_for_new_base
+    from monitor.config import load_settings
+
+    config, state = deployment
+    model = AdaptiveClassifier(TextClassifier.load())
+    _learn(config, model, TEXTS[0], datetime.now(timezone.utc), polarity="negative")
+    model.save(state)
+    _as_if_learned_on_another_base_model(state)
+    settings = load_settings(str(config))
+    results = []
+    with Store.open(f"sqlite:///{config.parent / 'sw.db'}") as store:
+        with exclusive(state):  # as `stormwatch correct --reset` holds it
+            start = threading.Thread(target=lambda: results.append(
+                rebuild_for_new_base(settings, store, datetime.now(timezone.utc))))
+            start.start()
+            start.join(timeout=1.0)
+            assert start.is_alive()  # waiting for the lock
+            shutil.rmtree(state)
+        start.join()
+    assert results == [None] and not state.exists()

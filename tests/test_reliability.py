@@ -39,10 +39,11 @@ def test_bins_partition_the_items() -> None:
         assert sum(b.n for b in bins) == 1001
         assert all(b.lo <= b.mean_predicted <= b.hi for b in bins)
     sizes = [b.n for b in reliability_bins(p, y, 10, "quantile")]
-    assert max(sizes) - min(sizes) <= 1
-    # all items equal: one uniform bin, still ten (tied) equal-size quantile bins
-    assert len(reliability_bins([0.3] * 20, [0, 1] * 10, 10)) == 1
-    assert len(reliability_bins([0.3] * 20, [0, 1] * 10, 10, "quantile")) == 10
+    assert len(sizes) == 10 and max(sizes) - min(sizes) <= 2
+    # equal probabilities share a bin: a constant, calibrated forecast has no calibration error in either binning
+    for strategy in ("uniform", "quantile"):
+        assert len(reliability_bins([0.5] * 20, [0, 1] * 10, 10, strategy)) == 1
+        assert expected_calibration_error([0.5] * 4, [0, 1, 1, 0], 10, strategy) == 0.0
 
 
 def test_scores_against_hand_computed_values() -> None:

@@ -71,6 +71,12 @@ def list_corrections(
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def last_correction_id(bind: Engine | Connection) -> int:
+    """The highest correction id so far (0 without any): what `stormwatch correct --reset` marks as reset away."""
+    with _connection(bind) as conn:
+        return int(conn.execute(select(func.max(corrections.c.id))).scalar_one() or 0)
+
+
 def count_corrections(bind: Engine | Connection) -> int:
     with _connection(bind) as conn:
         return int(conn.execute(select(func.count()).select_from(corrections)).scalar_one())
