@@ -34,7 +34,8 @@ class TextScores:
     positive: np.ndarray
     toxic: np.ndarray
     question: np.ndarray
-    # Decision threshold on `toxic` for hard labels (macro-F1 optimal on the training CV); 0.5 if the model has none.
+    # Decision threshold on `toxic` for hard labels (share matching on the training CV, training.choose_threshold);
+    # 0.5 if the model has none.
     toxic_threshold: float = 0.5
 
     def is_toxic(self) -> np.ndarray:

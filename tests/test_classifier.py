@@ -242,15 +242,22 @@ def test_nb_scale_favours_discriminative_columns():
     assert scale[1] == pytest.approx(scale[2])
 
 
-def test_choose_threshold_maximises_macro_f1():
+def test_choose_threshold_calls_as_many_positives_as_the_labels_hold():
     from detectors.training import choose_threshold, germeval_macro_f1
 
     y = np.array([0] * 60 + [1] * 40)
     # the positives score 0.3-0.45: a 0.5 threshold misses all of them
     p = np.concatenate([np.linspace(0.0, 0.25, 60), np.linspace(0.3, 0.45, 40)])
     t = choose_threshold(p, y)
-    assert 0.25 <= t < 0.3
+    assert 0.25 <= t < 0.3 and np.mean(p > t) == pytest.approx(0.4)
     assert germeval_macro_f1(y, (p > t).astype(int)) == pytest.approx(1.0)
+    # an isolated spike in the scores does not pull it away (the old grid argmax could jump to 0.72)
+    rng = np.random.default_rng(1)
+    y2 = (rng.random(3000) < 0.35).astype(int)
+    p2 = np.clip(rng.normal(np.where(y2 == 1, 0.55, 0.25), 0.15), 0, 1)
+    assert abs(np.mean(p2 > choose_threshold(p2, y2)) - y2.mean()) < 0.01
+    # kept within the range a calibrated head can sensibly use
+    assert choose_threshold(np.full(10, 0.99), np.array([1] * 9 + [0])) == 0.95
 
 
 def test_adapt_priors_recovers_a_shifted_prior():
