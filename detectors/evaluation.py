@@ -20,11 +20,12 @@ from detectors.training import germeval_macro_f1, task_metrics
 SHARE_ERROR_WARNING = 0.05
 
 
-def probability_columns(task: str, scores: TextScores) -> dict[str, np.ndarray]:
-    """The probabilities a task's labels are judged against: one per class the detectors add up."""
+def probability_columns(task: str, scores: TextScores) -> dict[str, tuple[np.ndarray, int]]:
+    """The probabilities a task's labels are judged against, one per class the detectors add up, with the label
+    index of that class in the dataset's encoding."""
     if task == "polarity":
-        return {"negative": scores.negative, "positive": scores.positive}
-    return {"toxic": scores.toxic} if task == "toxicity" else {"question": scores.question}
+        return {"negative": (scores.negative, 0), "positive": (scores.positive, 2)}
+    return {"toxic": (scores.toxic, 1)} if task == "toxicity" else {"question": (scores.question, 1)}
 
 
 def hard_labels(task: str, scores: TextScores, threshold: float) -> np.ndarray:
@@ -48,10 +49,9 @@ def evaluate_scores(task: str, scores: TextScores, labels: np.ndarray, threshold
                            "majority_germeval_macro_f1": round(germeval_macro_f1(labels, majority), 4),
                            "majority_accuracy": round(float(np.mean(majority == labels)), 4),
                            "threshold": None if task == "polarity" else threshold, "calibration": {}}
-    positive_index = {"negative": 0, "positive": 2, "toxic": 1, "question": 1}
     warnings = []
-    for name, p in probability_columns(task, scores).items():
-        truth = (labels == positive_index[name]).astype(int)
+    for name, (p, label) in probability_columns(task, scores).items():
+        truth = (labels == label).astype(int)
         report = calibration_report(np.asarray(p, dtype=np.float64), truth)
         report.pop("bins")
         # ranking quality, apart from calibration: 0.5 = no better than chance (None: one class missing)

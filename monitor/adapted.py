@@ -157,9 +157,16 @@ def rebuild(base: TextClassifier, directory: Path, stored: Callable[[], list[dic
         if still_needed is not None and not still_needed():
             return None
         rows = stored()
-        model, learned = relearn_stored(base, rows, cutoff, after_id=reset_watermark(directory))
-        model.save(directory)
+        learned = _relearn_and_save(base, directory, rows, cutoff)
     return learned, len(rows)
+
+
+def _relearn_and_save(base: TextClassifier, directory: Path, rows: Iterable[dict], cutoff: datetime,
+                      hyperparameters: dict | None = None) -> int:
+    """relearn_stored with the directory's reset watermark, saved there; the caller holds the lock."""
+    model, learned = relearn_stored(base, rows, cutoff, hyperparameters, after_id=reset_watermark(directory))
+    model.save(directory)
+    return learned
 
 
 def rebuild_for_new_base(settings: Settings, store: Store, now: datetime) -> tuple[int, int] | None:
@@ -223,22 +230,17 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
             if stored is None:
                 raise
             # learned on another base model: it cannot be read to forget from, so relearn what may be kept
-            model, learned = relearn_stored(base, stored(), cutoff, after_id=reset_watermark(directory))
-            model.save(directory)
-            return Forgotten(0, learned)
+            return Forgotten(0, _relearn_and_save(base, directory, stored(), cutoff))
         if stored is None:
             forgotten = model.forget_before(cutoff)
-        elif model.holds_before(cutoff):
-            # read under the lock: `stormwatch correct` stores and learns under it too
-            items = model.expired_items(cutoff)
-            model, learned = relearn_stored(base, stored(), cutoff, model.hyperparameters(),
-                                            after_id=reset_watermark(directory))
-            forgotten = Forgotten(items, learned)
-        else:
-            forgotten = Forgotten(0, None)
-        if forgotten.changed:
-            model.save(directory)
-    return forgotten
+            if forgotten.changed:
+                model.save(directory)
+            return forgotten
+        if not model.holds_before(cutoff):
+            return Forgotten(0, None)
+        # read under the lock: `stormwatch correct` stores and learns under it too
+        return Forgotten(model.expired_items(cutoff),
+                         _relearn_and_save(base, directory, stored(), cutoff, model.hyperparameters()))
 
 
 def apply_retention(settings: Settings, now: datetime, state_dir: str | None = None,
@@ -263,6 +265,7 @@ def apply_retention(settings: Settings, now: datetime, state_dir: str | None = N
                         f"stored corrections unreadable ({exc}); the adapted model kept only its replay buffer's")
         return forget_expired_corrections(settings.classifier.model, directory, cutoff), ""
     except (ModelError, OSError) as exc:
-        relearn = "" if "--rebuild" in str(exc) else "; `stormwatch correct --rebuild` relearns the kept ones"
+        # a ForeignBase message names --rebuild already
+        relearn = "" if isinstance(exc, ForeignBase) else "; `stormwatch correct --rebuild` relearns the kept ones"
         return None, (f"expired corrections not removed from the adapted model ({exc}){relearn}; "
                       "`stormwatch correct --reset` drops them all")
