@@ -2,6 +2,7 @@
 model of the corrections alone, mixed by how well each predicted the corrections; resettable at any time."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -12,14 +13,17 @@ from datetime import datetime, timezone
 from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from detectors.classifier import HEADS, POLARITY_LABELS, ModelError, TextClassifier, TextScores, sigmoid, softmax
+from detectors.corpus import DEFAULT_CORPUS, load_corpus
 from detectors.textfeatures import Featurizer
 
-FORMAT = "stormwatch-adaptive-v3"
-V1, V2 = "stormwatch-adaptive-v1", "stormwatch-adaptive-v2"
-# v1 files (no replay reservoir) and v2 files (no scratch learner, no correction days) still load; see load().
-READABLE_FORMATS = (V1, V2, FORMAT)
+FORMAT = "stormwatch-adaptive-v4"
+V1, V2, V3 = "stormwatch-adaptive-v1", "stormwatch-adaptive-v2", "stormwatch-adaptive-v3"
+# v1 files (no replay reservoir), v2 files (no scratch learner, no correction days) and v3 files (no familiarity
+# gate) still load; see load().
+READABLE_FORMATS = (V1, V2, V3, FORMAT)
 STATE_FILE = "adaptive.json"
 WEIGHTS_FILE = "residual.npz"
 # Bounds on the hyperparameters: a learning rate above 2 makes one correction of a long text overshoot
@@ -40,6 +44,19 @@ UNKNOWN_DAY = -1
 # The three label groups the mixture weighs separately, as (first column, last column + 1) in HEADS order.
 GROUPS = {"polarity": (0, 3), "toxic": (3, 4), "question": (4, 5)}
 EXPERTS = ("adapted", "scratch")
+# The familiarity gate (format v4): its bias learns slowly, like the experts' biases; its random draws of corpus
+# texts come from a generator of their own, seeded with (seed, GATE_STREAM).
+GATE_BIAS_LEARNING_RATE = 0.05
+GATE_STREAM = 1
+
+
+@functools.lru_cache(maxsize=4)
+def _background(features_json: str, corpus_path: str) -> "sp.csr_matrix":
+    """The project corpus as hashed feature rows (word columns, then character columns): the gate's "known"
+    texts. Cached per feature space, because benchmarks and relearning build many models on one base."""
+    featurizer = Featurizer(json.loads(features_json))
+    xw, xc = featurizer.transform_parts(load_corpus(corpus_path)["texts"])
+    return sp.hstack([xw, xc], format="csr", dtype=np.float32)
 
 
 def base_fingerprint(base: TextClassifier) -> str:
@@ -57,17 +74,18 @@ def utc_day(at: datetime) -> int:
 class _LinearHeads:
     """Sparse linear logits for the five heads, SGD on the cross-entropy of the corrected heads, L2, clipped output.
 
-    The same learner serves as the residual on top of the base model (offset = calibrated base logits) and as
-    the model of the corrections alone (offset = 0).
+    The same learner serves as the residual on top of the base model (offset = calibrated base logits), as the
+    model of the corrections alone (offset = 0) and, with one output, as the familiarity gate (`_FamiliarityGate`).
     """
 
-    def __init__(self, n_features: int, learning_rate: float, bias_learning_rate: float, l2: float, clip: float):
+    def __init__(self, n_features: int, learning_rate: float, bias_learning_rate: float, l2: float, clip: float,
+                 n_out: int = len(HEADS)):
         self.n_features = n_features
         self.learning_rate, self.bias_learning_rate, self.l2, self.clip = learning_rate, bias_learning_rate, l2, clip
         # Dense is simplest and fast; 2**19 x 5 float32 is 10 MB in memory, saved sparse.
-        self.w = np.zeros((n_features, len(HEADS)), dtype=np.float32)
+        self.w = np.zeros((n_features, n_out), dtype=np.float32)
         self.scale = 1.0  # the effective weights are scale * w, so L2 shrinkage costs O(1) per step
-        self.b = np.zeros(len(HEADS), dtype=np.float64)
+        self.b = np.zeros(n_out, dtype=np.float64)
 
     def one(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
         """Clipped output for one sparse row, shape (5,)."""
@@ -82,7 +100,10 @@ class _LinearHeads:
         """One SGD step on the cross-entropy of the heads `target` names (int8: polarity, toxic, question)."""
         val = val.astype(np.float64)
         r = self.one(idx, val)
-        grad = _gradient(offset + r, target)
+        self.apply(idx, val, r, _gradient(offset + r, target))
+
+    def apply(self, idx: np.ndarray, val: np.ndarray, r: np.ndarray, grad: np.ndarray) -> None:
+        """One SGD step with the loss gradient `grad` at the clipped output `r` of the row (idx, val)."""
         # A clipped output does not move with its weights; stepping further would only grow them silently.
         grad[(r >= self.clip) & (grad < 0)] = 0.0
         grad[(r <= -self.clip) & (grad > 0)] = 0.0
@@ -107,10 +128,57 @@ class _LinearHeads:
 
     def restore(self, data, prefix: str) -> None:
         rows, values, bias = data[f"{prefix}rows"], data[f"{prefix}values"], data[f"{prefix}bias"]
-        if values.shape != (len(rows), len(HEADS)) or bias.shape != (len(HEADS),):
+        n_out = self.w.shape[1]
+        if values.shape != (len(rows), n_out) or bias.shape != (n_out,):
             raise ValueError(f"{prefix or 'residual '}weights have the wrong shape")
+        if len(rows) and (rows.min() < 0 or rows.max() >= self.n_features):
+            raise ValueError(f"{prefix or 'residual '}weight row out of range")
         self.w[rows] = values
         self.b = bias.astype(np.float64)
+
+
+class _FamiliarityGate:
+    """How familiar a text is to the corrections, against the texts the base model learned from (0..1).
+
+    A logistic model on the same hashed features, trained online to tell corrections (label 1) from texts of the
+    project corpus (label 0, one drawn for every correction step, `detectors/data/comments_de.tsv`). With equal
+    numbers of both its odds P/(1-P) estimate the density ratio p_corrections(text) / p_corpus(text); the
+    familiarity is that ratio capped at 1. Where corrections cannot be told from the corpus (corrections of the
+    base model's own kind of text, or an untrained gate) every text is fully familiar; a text of a kind that
+    nobody corrected, while the corrections are of another kind, is not. Without it, 50 corrections of Deutsche
+    Bahn posts flattened a simulated city Shitstorm (benchmarks/correction_drift.py).
+    """
+
+    POSITIVE, NEGATIVE = 1.0, 0.0
+
+    def __init__(self, n_features: int, learning_rate: float, l2: float, seed: int):
+        self.learner = _LinearHeads(n_features, learning_rate, GATE_BIAS_LEARNING_RATE, l2, SCRATCH_CLIP, n_out=1)
+        # Its own generator: the experts' replay draws stay exactly those of a model without a gate.
+        self.rng = np.random.default_rng([seed, GATE_STREAM])
+
+    def step(self, idx: np.ndarray, val: np.ndarray, background: "sp.csr_matrix") -> None:
+        """One step on a correction's row and one on a corpus text drawn at random."""
+        j = int(self.rng.integers(background.shape[0]))
+        rows = ((idx, val, self.POSITIVE),
+                (background.indices[background.indptr[j]:background.indptr[j + 1]],
+                 background.data[background.indptr[j]:background.indptr[j + 1]], self.NEGATIVE))
+        for row_idx, row_val, label in rows:
+            row_val = row_val.astype(np.float64)
+            r = self.learner.one(row_idx, row_val)
+            self.learner.apply(row_idx, row_val, r, sigmoid(r) - label)
+
+    def one(self, idx: np.ndarray, val: np.ndarray) -> float:
+        return float(self._familiarity(self.learner.one(idx, val))[0])
+
+    def many(self, xw, xc, n_word: int) -> np.ndarray:
+        return self._familiarity(self.learner.many(xw, xc, n_word)[:, 0])
+
+    @staticmethod
+    def _familiarity(logit: np.ndarray) -> np.ndarray:
+        """min(1, P/(1-P)) = min(1, exp(logit)): the estimated density ratio of corrections to corpus, capped at 1.
+        A text as typical of the corrections as of the corpus (P = 1/2: indistinguishable, as for corrections of
+        the base model's own kind of text, and for an untrained gate) counts as fully familiar."""
+        return np.exp(np.minimum(logit, 0.0))
 
 
 def _gradient(u: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -172,6 +240,12 @@ class AdaptiveClassifier:
     later, `scratch_prior` is a head start in nats for the base model). A group nobody has corrected yet
     uses (a) alone, so an untouched model predicts exactly as the base model does.
 
+    Both the residual and the scratch learner's vote apply to a text in proportion to its familiarity
+    (`_FamiliarityGate`, format v4): how typical it is of the corrected texts rather than of the texts the base
+    model learned from. Corrections teach about the kind of text they were made on; a team that corrects only one
+    kind (one topic, one platform, another register) must not move the scores of everything else. The mixture
+    scores the scratch learner through the same gate, so its weight measures what the gated vote adds.
+
     The base model is never modified: `reset()` returns exactly to it. Drift guards: the learning rates are
     bounded, every step shrinks both learners toward zero (L2), the residual's contribution to any logit is
     clipped to +-max_shift and the scratch learner's logits to +-SCRATCH_CLIP.
@@ -218,8 +292,9 @@ class AdaptiveClassifier:
         scratch_bias_learning_rate: float = 0.05,
         mixture_discount: float = 0.995,
         scratch_prior: float = 0.0,
+        gate_learning_rate: float = 0.5,
     ):
-        rates = (learning_rate, scratch_learning_rate)
+        rates = (learning_rate, scratch_learning_rate, gate_learning_rate)
         bias_rates = (bias_learning_rate, scratch_bias_learning_rate)
         if not all(0.0 < r <= MAX_LEARNING_RATE for r in rates) or \
                 not all(0.0 <= r <= MAX_LEARNING_RATE for r in bias_rates):
@@ -248,6 +323,7 @@ class AdaptiveClassifier:
         self.scratch_bias_learning_rate = float(scratch_bias_learning_rate)
         self.mixture_discount = float(mixture_discount)
         self.scratch_prior = float(scratch_prior)
+        self.gate_learning_rate = float(gate_learning_rate)
         self._featurizer = Featurizer(base.info["features"])
         self._n_word = int(base.info["features"]["word"]["n_features"])
         calibration = base.info["calibration"]
@@ -263,6 +339,7 @@ class AdaptiveClassifier:
             "scratch_learning_rate": self.scratch_learning_rate,
             "scratch_bias_learning_rate": self.scratch_bias_learning_rate,
             "mixture_discount": self.mixture_discount, "scratch_prior": self.scratch_prior,
+            "gate_learning_rate": self.gate_learning_rate,
         }
 
     # -- state ---------------------------------------------------------------------------------------
@@ -273,6 +350,10 @@ class AdaptiveClassifier:
         self._residual = _LinearHeads(n, self.learning_rate, self.bias_learning_rate, self.l2, self.max_shift)
         self._scratch = _LinearHeads(n, self.scratch_learning_rate, self.scratch_bias_learning_rate, self.l2,
                                      SCRATCH_CLIP)
+        self._gate = _FamiliarityGate(n, self.gate_learning_rate, self.l2, self.seed)
+        # False only for a model loaded from a file without a gate (v1-v3): it predicts as it did when saved, with
+        # the scratch learner's vote ungated, until it is relearned (reset, forget_before, a rebuild).
+        self.gated = True
         self.updates = {"polarity": 0, "toxic": 0, "question": 0}
         # Discounted prequential log loss of each expert per group, and how many corrections each group was scored on.
         self._losses = {g: [0.0, 0.0] for g in GROUPS}
@@ -297,6 +378,17 @@ class AdaptiveClassifier:
     def n_corrections(self) -> int:
         return max(self.updates.values())
 
+    def familiarity(self, texts: Sequence[str]) -> np.ndarray:
+        """The gate per text, shape (n,): how far what the corrections taught applies to it (see _FamiliarityGate
+        and `probabilities`). Ones for an ungated model."""
+        if not self.gated:
+            return np.ones(len(texts))
+        xw, xc = self._featurizer.transform_parts(list(texts))
+        return self._gate.many(xw, xc, self._n_word)
+
+    def _background(self) -> sp.csr_matrix:
+        return _background(json.dumps(self.base.info["features"], sort_keys=True), str(DEFAULT_CORPUS))
+
     def residual_rows(self) -> int:
         """Number of feature rows the residual touches (a size and sanity indicator)."""
         return self._residual.touched_rows()
@@ -319,31 +411,42 @@ class AdaptiveClassifier:
             out[:, col] = a * z[:, col] + b
         return out
 
-    def _experts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Logits of (a) base + residual and (b) the scratch learner; None for (b) while nothing was learned."""
+    def _experts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Logits of (a) base + familiarity * residual and (b) the scratch learner, and the familiarity per text;
+        None for (b) and the familiarity while nothing was learned."""
         base = self._calibrated_base(texts)  # validates texts the same way TextClassifier does
         if self.n_corrections == 0:
-            return base, None  # untouched: skip the second featurisation
+            return base, None, None  # untouched: skip the second featurisation
         xw, xc = self._featurizer.transform_parts(list(texts))
-        return base + self._residual.many(xw, xc, self._n_word), self._scratch.many(xw, xc, self._n_word)
+        gate = self._gate.many(xw, xc, self._n_word) if self.gated else np.ones(len(texts))
+        residual = gate[:, None] * self._residual.many(xw, xc, self._n_word)
+        return base + residual, self._scratch.many(xw, xc, self._n_word), gate
 
     def adapted_logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated base logits plus the clipped residual (expert a), shape (n, 5) in HEADS order."""
+        """Calibrated base logits plus the clipped residual times the familiarity (expert a), shape (n, 5) in
+        HEADS order."""
         return self._experts(texts)[0]
 
     def expert_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Probabilities (n, 5) of each expert alone: (a) base + residual, (b) the scratch learner (None while
-        nothing was learned)."""
-        adapted, scratch = self._experts(texts)
+        """Probabilities (n, 5) of each expert alone: (a) base + familiarity * residual, (b) the scratch learner
+        (None while nothing was learned) as it scores every text, familiar or not."""
+        adapted, scratch, _ = self._experts(texts)
         return _probabilities(adapted), None if scratch is None else _probabilities(scratch)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """The mixture's probabilities, shape (n, 5): negative, neutral, positive (summing to 1), toxic, question."""
-        p, q = self.expert_probabilities(texts)
-        if q is None:
+        """The mixture's probabilities, shape (n, 5): negative, neutral, positive (summing to 1), toxic, question.
+
+        Per group, the scratch learner's weight is the mixture's weight times the text's familiarity, and (a) adds
+        the residual times the familiarity: a text unlike every correction is scored by the base model, whatever
+        the scratch learner won on the corrections and however the residual's bias moved.
+        """
+        adapted, scratch, gate = self._experts(texts)
+        p = _probabilities(adapted)
+        if scratch is None:
             return p
+        q = _probabilities(scratch)
         for group, (lo, hi) in GROUPS.items():
-            w = self.scratch_weight(group)
+            w = self.scratch_weight(group) * gate[:, None]
             p[:, lo:hi] = (1.0 - w) * p[:, lo:hi] + w * q[:, lo:hi]
         return p
 
@@ -416,9 +519,17 @@ class AdaptiveClassifier:
             self._step(self._res_idx[j], self._res_val[j], self._res_base[j], self._res_target[j])
 
     def _score(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
-        """Prequential step: add each expert's log loss on this not yet learned correction to its discounted sum."""
-        adapted = _target_log_loss(_probabilities((base + self._residual.one(idx, val))[None])[0], target)
-        scratch = _target_log_loss(_probabilities(self._scratch.one(idx, val)[None])[0], target)
+        """Prequential step: add each expert's log loss on this not yet learned correction to its discounted sum.
+
+        Both are scored as they would predict this text, through the gate: (a) with the residual times the
+        familiarity g, the scratch learner as g * its own probabilities + (1 - g) * (a)'s.
+        """
+        g = self._gate.one(idx, val) if self.gated else 1.0
+        p = _probabilities((base + g * self._residual.one(idx, val))[None])[0]
+        q = _probabilities(self._scratch.one(idx, val)[None])[0]
+        if self.gated:
+            q = g * q + (1.0 - g) * p
+        adapted, scratch = _target_log_loss(p, target), _target_log_loss(q, target)
         for group in adapted:
             losses = self._losses[group]
             self._losses[group] = [self.mixture_discount * losses[0] + adapted[group],
@@ -428,6 +539,8 @@ class AdaptiveClassifier:
     def _step(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
         self._residual.step(idx, val, base, target)
         self._scratch.step(idx, val, np.zeros(len(HEADS)), target)
+        if self.gated:
+            self._gate.step(idx, val, self._background())
 
     def _remember(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
         """Append to the ring buffer, overwriting the oldest correction once it holds reservoir_size."""
@@ -490,7 +603,8 @@ class AdaptiveClassifier:
         path = pathlib.Path(directory)
         path.mkdir(parents=True, exist_ok=True)
         weights_tmp = _temp_in(path, ".npz")
-        _write_npz(weights_tmp, {**self._residual.arrays(""), **self._scratch.arrays("scratch_"),
+        gate = self._gate.learner.arrays("gate_") if self.gated else {}
+        _write_npz(weights_tmp, {**self._residual.arrays(""), **self._scratch.arrays("scratch_"), **gate,
                                  **self._reservoir_arrays()})
         digest = hashlib.sha256(weights_tmp.read_bytes()).hexdigest()
         state = {
@@ -504,6 +618,7 @@ class AdaptiveClassifier:
             # Python ints of any size survive JSON, so the generator's 128-bit state round-trips exactly.
             "replay_state": {"next_slot": self._next, "rng": self._rng.bit_generator.state},
             "first_day": self._first_day,
+            "gate": {"gated": self.gated, "rng": self._gate.rng.bit_generator.state},
             "weights_sha256": digest,
         }
         os.replace(weights_tmp, path / WEIGHTS_FILE)
@@ -517,7 +632,9 @@ class AdaptiveClassifier:
         """Restore a saved model onto `base`; refuses one learned for another base model.
 
         v1 files load with an empty reservoir, v2 files with their reservoir items of unknown day; both with
-        an untrained scratch learner, so they predict exactly as before until the next correction.
+        an untrained scratch learner, so they predict exactly as before until the next correction. v1-v3 files load
+        ungated (`gated` False): they predict as they did, until relearned (`stormwatch correct --rebuild`, which
+        `stormwatch run` does by itself at start).
         """
         path = pathlib.Path(directory)
         try:
@@ -539,14 +656,18 @@ class AdaptiveClassifier:
             model = cls(base, **state["hyperparameters"])
             with np.load(path / WEIGHTS_FILE, allow_pickle=False) as data:
                 model._residual.restore(data, "")
-                if version == FORMAT:
+                if version in (V3, FORMAT):
                     model._scratch.restore(data, "scratch_")
+                model.gated = version == FORMAT and state["gate"]["gated"] is True
+                if model.gated:
+                    model._gate.learner.restore(data, "gate_")
+                    model._gate.rng.bit_generator.state = state["gate"]["rng"]
                 if version != V1:
-                    model._restore_reservoir(data, state["replay_state"], with_days=version == FORMAT)
+                    model._restore_reservoir(data, state["replay_state"], with_days=version in (V3, FORMAT))
             model.updates = {k: int(state["updates"][k]) for k in ("polarity", "toxic", "question")}
             first_day = state.get("first_day", UNKNOWN_DAY if any(model.updates.values()) else None)
             model._first_day = None if first_day is None else int(first_day)  # older files: unknown, forgotten first
-            if version == FORMAT:
+            if version in (V3, FORMAT):
                 model._losses = {g: [float(x) for x in state["mixture"]["losses"][g]] for g in GROUPS}
                 model._scored = {g: int(state["mixture"]["scored"][g]) for g in GROUPS}
                 if any(len(v) != len(EXPERTS) for v in model._losses.values()):

@@ -24,12 +24,12 @@ from threadpoolctl import threadpool_limits
 
 from detectors.classifier import (CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier, combine_chunks,
                                   softmax)
+from detectors.corpus import DEFAULT_CORPUS, load_corpus
 from detectors.reliability import calibration_report, cross_fitted
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
 MODEL_VERSION = "0.4.1"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT_CORPUS = pathlib.Path(__file__).resolve().parent / "data" / "comments_de.tsv"
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
 
 # Chosen by 5-fold CV on the training data (see MODEL_CARD.md); fixed here so a rebuild is reproducible.
@@ -67,25 +67,6 @@ def load_germeval2018(path: str | pathlib.Path) -> tuple[list[str], np.ndarray]:
             texts.append(parts[0].replace("|LBR|", " "))
             labels.append(int(parts[1] == "OFFENSE"))
     return texts, np.array(labels, dtype=np.int64)
-
-
-def load_corpus(path: str | pathlib.Path) -> dict[str, Any]:
-    """The project's own labelled comments: text, polarity, toxic, question."""
-    texts, polarity, toxic, question = [], [], [], []
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        if header != ["text", "polarity", "toxic", "question"]:
-            raise ValueError(f"{path}: header must be text, polarity, toxic, question (tab-separated)")
-        for number, line in enumerate(handle, 2):
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 4 or parts[1] not in POLARITY_LABELS or parts[2] not in "01" or parts[3] not in "01":
-                raise ValueError(f"{path}:{number}: malformed row {line[:60]!r}")
-            texts.append(parts[0])
-            polarity.append(POLARITY_LABELS.index(parts[1]))
-            toxic.append(int(parts[2]))
-            question.append(int(parts[3]))
-    as_array = lambda values: np.array(values, dtype=np.int64)  # noqa: E731
-    return {"texts": texts, "polarity": as_array(polarity), "toxic": as_array(toxic), "question": as_array(question)}
 
 
 @dataclass(frozen=True)

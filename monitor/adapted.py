@@ -169,35 +169,37 @@ def _relearn_and_save(base: TextClassifier, directory: Path, rows: Iterable[dict
     return learned
 
 
-def rebuild_for_new_base(settings: Settings, store: Store, now: datetime) -> tuple[int, int] | None:
-    """After a base model upgrade (or a change of `classifier.model`) the adapted model no longer fits and the
-    pipeline would fall back to the base model, silently dropping what staff taught it: relearn it from the stored
-    corrections on the new base. None when there is nothing to do (no adapted model, it fits, corrections are
-    switched off, or it is broken in another way, which load_adapted reports)."""
+def rebuild_if_outdated(settings: Settings, store: Store, now: datetime) -> tuple[int, int] | None:
+    """Relearn the adapted model from the stored corrections when it no longer fits, before the pipeline starts.
+
+    Two cases: (1) after a base model upgrade (or a change of `classifier.model`) it was learned for another base
+    model, and the pipeline would fall back to the base model, silently dropping what staff taught it; (2) it was
+    saved before the familiarity gate (format v1-v3) and would keep letting corrections of one kind of text move
+    the scores of every other kind (benchmarks/FEEDBACK_RESULTS.md). None when there is nothing to do (no adapted
+    model, it is current, corrections are switched off, or it is broken in another way, which load_adapted
+    reports)."""
     directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
     if not settings.classifier.use_corrections:
         return None
     base = TextClassifier.load(settings.classifier.model)
 
-    def foreign() -> bool:
+    def outdated() -> bool:
         if state_stamp(directory) is None:
             return False
         try:
-            AdaptiveClassifier.load(base, directory)
+            return not AdaptiveClassifier.load(base, directory).gated
         except ForeignBase:
             return True
         except ModelError:
             return False
-        return False
 
-    if not foreign():  # checked before locking, so a start without an adapted model creates no lock file
+    if not outdated():  # checked before locking, so a start without an adapted model creates no lock file
         return None
     try:
         return rebuild(base, directory, lambda: store_corrections.list_corrections(store.engine),
-                       now - timedelta(days=settings.privacy.raw_text_days), still_needed=foreign)
+                       now - timedelta(days=settings.privacy.raw_text_days), still_needed=outdated)
     except (OSError, ModelError, StorageError, SQLAlchemyError) as exc:  # the service must start anyway
-        log.warning("adapted model of an older base model not relearned (%s); "
-                    "`stormwatch correct --rebuild` does it by hand", exc)
+        log.warning("outdated adapted model not relearned (%s); `stormwatch correct --rebuild` does it by hand", exc)
         return None
 
 

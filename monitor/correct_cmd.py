@@ -127,6 +127,9 @@ def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str,
     except ModelError as exc:
         _fail(f"{exc}")
         return
+    if not model.gated:
+        click.echo("note: this adapted model predates the familiarity gate; `stormwatch correct --rebuild` adds it "
+                   "(`stormwatch run` does so at start)")
     # one time for the stored correction and the reservoir item, so `stormwatch purge` ages both out together
     now = datetime.now(timezone.utc)
     try:

@@ -10,7 +10,7 @@ from typing import Callable
 
 from prometheus_client import CollectorRegistry
 
-from monitor.adapted import apply_retention, rebuild_for_new_base
+from monitor.adapted import apply_retention, rebuild_if_outdated
 from monitor.collectors import RawRecord, read_records
 from monitor.config import FileReplayCollector, Settings
 from monitor.pipeline import Pipeline, build_pipeline
@@ -162,9 +162,9 @@ def build_service(settings: Settings, *, registry: CollectorRegistry | None = No
         for (scope, platform), n in counts.items():
             metrics.observe_mentions(scope, platform, n)
 
-    relearned = rebuild_for_new_base(settings, store, clock())
+    relearned = rebuild_if_outdated(settings, store, clock())
     if relearned is not None:
-        log.info("adapted model relearned on the new base model: %d of %d stored corrections", *relearned)
+        log.info("outdated adapted model relearned: %d of %d stored corrections", *relearned)
     pipeline = build_pipeline(
         settings,
         store,

@@ -65,6 +65,7 @@ def test_save_load_round_trip_and_reset(base, tmp_path) -> None:
     assert not any(p.name.startswith(".tmp-") for p in tmp_path.iterdir())
     with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as data:
         assert set(data.files) == {"rows", "values", "bias", "scratch_rows", "scratch_values", "scratch_bias",
+                                   "gate_rows", "gate_values", "gate_bias",
                                    "res_indptr", "res_indices", "res_values", "res_base", "res_targets", "res_days"}
     again = AdaptiveClassifier.load(base, tmp_path)
     assert again.learning_rate == 0.7 and again.updates == model.updates
@@ -178,6 +179,7 @@ def test_reservoir_keeps_no_text(base, tmp_path) -> None:
 
 def test_v1_files_load_with_an_empty_reservoir(base, tmp_path) -> None:
     model = AdaptiveClassifier(base, replay=0)
+    model.gated = False  # version 1 had no gate
     model.learn_one(TEXTS[0], polarity="negative")
     # write what version 1 wrote: no reservoir arrays, no replay settings, no generator state
     with open(tmp_path / WEIGHTS_FILE, "wb") as handle:
@@ -282,30 +284,35 @@ def test_zero_corrections_predict_exactly_the_base_model(base) -> None:
         model.reset()
 
 
-def _as_v2(model: AdaptiveClassifier, directory) -> None:
-    """Rewrite a saved v3 model as version 2 wrote it: no scratch learner, no mixture, no correction days."""
+def _as_older(directory, version: str) -> None:
+    """Rewrite a saved v4 model as version 2 or 3 wrote it: v3 had no familiarity gate; v2 in addition had no
+    scratch learner, no mixture and no correction days."""
     import hashlib
 
+    dropped = ("gate_",) if version == "v3" else ("gate_", "scratch_", "res_days")
     with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if not k.startswith("scratch_") and k != "res_days"}
+        arrays = {k: data[k] for k in data.files if not k.startswith(dropped)}
     with open(directory / WEIGHTS_FILE, "wb") as handle:
         np.savez_compressed(handle, **arrays)
     state = json.loads((directory / STATE_FILE).read_text())
-    state["format"] = "stormwatch-adaptive-v2"
-    del state["mixture"]
-    state["hyperparameters"] = {k: state["hyperparameters"][k] for k in
-                                ("learning_rate", "bias_learning_rate", "l2", "max_shift", "replay", "reservoir_size",
-                                 "seed")}
+    state["format"] = f"stormwatch-adaptive-{version}"
+    del state["gate"], state["hyperparameters"]["gate_learning_rate"]
+    if version == "v2":
+        del state["mixture"]
+        state["hyperparameters"] = {k: state["hyperparameters"][k] for k in
+                                    ("learning_rate", "bias_learning_rate", "l2", "max_shift", "replay",
+                                     "reservoir_size", "seed")}
     state["weights_sha256"] = hashlib.sha256((directory / WEIGHTS_FILE).read_bytes()).hexdigest()
     (directory / STATE_FILE).write_text(json.dumps(state))
 
 
 def test_v2_files_load_predict_as_before_and_their_items_count_as_unknown_age(base, tmp_path) -> None:
     model = AdaptiveClassifier(base, replay=2, reservoir_size=8)
+    model.gated = False  # version 2 had no gate
     for text, label in STREAM[:10]:
         model.learn_one(text, polarity=label)
     model.save(tmp_path)
-    _as_v2(model, tmp_path)
+    _as_older(tmp_path, "v2")
     old = AdaptiveClassifier.load(base, tmp_path)
     assert old.reservoir_len == 8 and old.updates == model.updates
     assert old.scratch_weight("polarity") == 0.0  # an untrained scratch learner gets no say
@@ -415,3 +422,79 @@ def test_learn_many_is_learn_one_in_order(base) -> None:
     from_generator = AdaptiveClassifier(base)
     from_generator.learn_many(c for c in corrections)
     np.testing.assert_array_equal(from_generator.probabilities(probe), many.probabilities(probe))
+
+
+# -- the familiarity gate ---------------------------------------------------------------------------
+
+CITY_CALM = ["Wann öffnet das Freibad im Sommer?", "Danke an die Müllabfuhr, heute alles pünktlich abgeholt.",
+             "Der Wochenmarkt ist ab April wieder samstags von 7 bis 13 Uhr.", "Wo kann ich meinen Sperrmüll anmelden?",
+             "Schönes Foto vom Rathausplatz!", "Die Bibliothek hat neue Öffnungszeiten, steht auf der Website."]
+CITY_STORM = ["Eine Schande, dass ihr die alten Linden für ein Parkhaus fällt!!", "Ihr habt doch keine Ahnung, "
+              "was die Bürger wollen. Rücktritt!", "Unfassbar, wie hier mit unseren Steuergeldern umgegangen wird.",
+              "Wir sind stinksauer, keiner hat uns gefragt!", "Was für eine Frechheit, die Bäume waren älter als ihr alle.",
+              "Ich bin so wütend, das vergessen wir euch bei der nächsten Wahl nicht."]
+
+
+def _rail_notes(n: int, offset: int = 0) -> list[tuple[str, str]]:
+    """Another kind of text than the comments the base model learned from: terse rail operations notes, which this
+    deployment's staff label "negative" (bad news for the operator), where the base model calls most neutral."""
+    lines = ("RE 4", "S 2", "RB 33", "ICE 578", "IC 2013")
+    stations = ("Kassel-Wilhelmshöhe", "Fulda", "Göttingen", "Eichenberg", "Bebra", "Treysa", "Marburg")
+    out = []
+    for i in range(offset, offset + n):
+        a, b = stations[i % 7], stations[(3 * i + 1) % 7]
+        out.append((f"{lines[i % 5]} {a} - {b}, Abfahrt {6 + i % 14}:{(7 * i) % 60:02d}, heute +{5 + i % 40} min, "
+                    f"Grund: {('Reparatur am Zug', 'Signalstörung', 'Personen im Gleis', 'Weichenstörung')[i % 4]}",
+                    "negative"))
+    return out
+
+
+def _storm_rise(p_calm: np.ndarray, p_storm: np.ndarray) -> float:
+    """How far the mean P(negative) of a storm rises above the calm stream's (what the detectors react to)."""
+    return float(p_storm.mean() - p_calm.mean())
+
+
+def test_the_gate_keeps_corrections_of_another_kind_of_text_off_the_stream(base) -> None:
+    train, held_out = _rail_notes(80), _rail_notes(20, offset=500)
+    texts, labels = [t for t, _ in held_out], [label for _, label in held_out]
+    assert _accuracy(AdaptiveClassifier(base).probabilities(texts), labels) < 0.5  # premise: base disagrees
+    gated, ungated = AdaptiveClassifier(base), AdaptiveClassifier(base)
+    ungated.gated = False  # how version 3 mixed: one weight per label group, whatever the text
+    for model in (gated, ungated):
+        for text, label in train:
+            model.learn_one(text, polarity=label)
+        assert model.scratch_weight("polarity") > 0.9  # on rail notes the scratch learner predicts better
+        assert _accuracy(model.probabilities(texts), labels) >= 0.9  # and speaks there
+    assert np.median(gated.familiarity(texts)) > 0.8
+    assert np.median(gated.familiarity(CITY_CALM + CITY_STORM)) < 0.2
+    assert np.all(ungated.familiarity(texts) == 1.0)
+    # The city's stream: the shipped model's storm rise survives the gated model, not the ungated one, whose
+    # scratch learner (it has only ever seen "negative") calls the calm texts negative too.
+    want = _storm_rise(base.predict(CITY_CALM).negative, base.predict(CITY_STORM).negative)
+    got = _storm_rise(gated.predict(CITY_CALM).negative, gated.predict(CITY_STORM).negative)
+    lost = _storm_rise(ungated.predict(CITY_CALM).negative, ungated.predict(CITY_STORM).negative)
+    assert want > 0.6
+    assert abs(got - want) < 0.1
+    assert lost < 0.3 * want
+    # and the levels stay: the residual's bias, pushed toward "negative" by 80 corrections, is gated as well
+    for texts in (CITY_CALM, CITY_STORM):
+        assert abs(float(gated.predict(texts).negative.mean() - base.predict(texts).negative.mean())) < 0.05
+
+
+def test_v3_files_load_ungated_predict_as_before_and_a_relearn_gates_them(base, tmp_path) -> None:
+    v3 = AdaptiveClassifier(base, replay=2)
+    v3.gated = False
+    for i, (text, label) in enumerate(_rail_notes(30)):
+        v3.learn_one(text, polarity=label, at=DAY0 + timedelta(days=i // 15 * 5))
+    v3.save(tmp_path)
+    _as_older(tmp_path, "v3")
+    old = AdaptiveClassifier.load(base, tmp_path)
+    assert not old.gated and old.scratch_weight("polarity") == v3.scratch_weight("polarity") > 0.5
+    np.testing.assert_allclose(old.probabilities(CITY_CALM), v3.probabilities(CITY_CALM), atol=1e-6)
+    old.learn_one(TEXTS[1], polarity="positive", at=DAY0 + timedelta(days=6))  # a correction continues the old way
+    old.save(tmp_path)
+    again = AdaptiveClassifier.load(base, tmp_path)
+    assert json.loads((tmp_path / STATE_FILE).read_text())["gate"]["gated"] is False and not again.gated
+    # ... until the model is relearned: here by the purge of the first 15 corrections
+    assert again.forget_before(DAY0 + timedelta(days=1)) == (15, 16)
+    assert again.gated and np.median(again.familiarity(CITY_CALM)) < 0.5

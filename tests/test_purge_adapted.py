@@ -212,9 +212,33 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
     with caplog.at_level("INFO", logger="stormwatch"):
         _app, _worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
     store.close()
-    assert "relearned on the new base model: 2 of 3 stored corrections" in caplog.text
+    assert "outdated adapted model relearned: 2 of 3 stored corrections" in caplog.text
     assert AdaptiveClassifier.load(TextClassifier.load(), state).updates["polarity"] == 2
     assert "using the adapted model" in caplog.text  # the pipeline classifies with it
+
+
+def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(deployment, caplog) -> None:
+    """Models saved before the gate (v1-v3) let corrections of one kind of text move every other kind's scores; the
+    service relearns them at start, so an upgrade brings the gate without anybody running --rebuild."""
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config import load_settings
+    from monitor.service import build_service
+
+    config, state = deployment
+    now = datetime.now(timezone.utc)
+    model = AdaptiveClassifier(TextClassifier.load())
+    model.gated = False  # as a v3 file loads
+    for text, age in zip(TEXTS, (3, 2)):
+        _learn(config, model, text, now - timedelta(days=age), polarity="negative")
+    model.save(state)
+    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
+    with caplog.at_level("INFO", logger="stormwatch"):
+        _app, _worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
+    store.close()
+    assert "outdated adapted model relearned: 2 of 2 stored corrections" in caplog.text
+    relearned = AdaptiveClassifier.load(TextClassifier.load(), state)
+    assert relearned.gated and relearned.updates["polarity"] == 2
 
 
 def test_the_service_starts_when_relearning_fails(deployment, caplog) -> None:
@@ -274,7 +298,7 @@ def test_a_reset_during_the_service_start_is_not_undone(deployment) -> None:
     import shutil
     import threading
 
-    from monitor.adapted import exclusive, rebuild_for_new_base
+    from monitor.adapted import exclusive, rebuild_if_outdated
     from monitor.config import load_settings
 
     config, state = deployment
@@ -287,7 +311,7 @@ def test_a_reset_during_the_service_start_is_not_undone(deployment) -> None:
     with Store.open(f"sqlite:///{config.parent / 'sw.db'}") as store:
         with exclusive(state):  # as `stormwatch correct --reset` holds it
             start = threading.Thread(target=lambda: results.append(
-                rebuild_for_new_base(settings, store, datetime.now(timezone.utc))))
+                rebuild_if_outdated(settings, store, datetime.now(timezone.utc))))
             start.start()
             start.join(timeout=1.0)
             assert start.is_alive()  # waiting for the lock
