@@ -161,7 +161,7 @@ def svg_chart(adaptive: dict, scratch: dict, majority: float, path: pathlib.Path
              f'<rect width="{width}" height="{height}" fill="white"/>',
              f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
     residual = {n: {m: row[f"residual_{m}"] for m in ("accuracy", "macro_f1")} for n, row in adaptive.items()}
-    series = (("adapted (mixture)", adaptive, "#c0392b"), ("base + residual alone (v2)", residual, "#e59866"),
+    series = (("adapted (mixture)", adaptive, "#c0392b"), ("base + gated residual alone", residual, "#e59866"),
               ("LR on corrections only", scratch, "#2471a3"))
     for p, (metric, label) in enumerate(panels):
         x0 = left + p * (panel_w + 40)
