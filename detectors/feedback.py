@@ -48,6 +48,13 @@ EXPERTS = ("adapted", "scratch")
 # texts come from a generator of their own, seeded with (seed, GATE_STREAM).
 GATE_BIAS_LEARNING_RATE = 0.05
 GATE_STREAM = 1
+NO_NEGATIVE = -1  # reservoir items of an ungated model have no paired corpus row
+
+
+@functools.lru_cache(maxsize=4)
+def _corpus_sha256(corpus_path: str) -> str:
+    """Identifies the gate's corpus: the paired corpus rows in the reservoir are indices into this very file."""
+    return hashlib.sha256(pathlib.Path(corpus_path).read_bytes()).hexdigest()
 
 
 @functools.lru_cache(maxsize=4)
@@ -156,12 +163,14 @@ class _FamiliarityGate:
         # Its own generator: the experts' replay draws stay exactly those of a model without a gate.
         self.rng = np.random.default_rng([seed, GATE_STREAM])
 
-    def step(self, idx: np.ndarray, val: np.ndarray, background: "sp.csr_matrix") -> None:
-        """One step on a correction's row and one on a corpus text drawn at random."""
-        j = int(self.rng.integers(background.shape[0]))
-        rows = ((idx, val, self.POSITIVE),
-                (background.indices[background.indptr[j]:background.indptr[j + 1]],
-                 background.data[background.indptr[j]:background.indptr[j + 1]], self.NEGATIVE))
+    def draw(self, background: "sp.csr_matrix") -> int:
+        """A corpus text to pair with a new correction: the row the gate learns as its counterpart."""
+        return int(self.rng.integers(background.shape[0]))
+
+    def step(self, idx: np.ndarray, val: np.ndarray, background: "sp.csr_matrix", negative: int) -> None:
+        """One step on a correction's row and one on its paired corpus text (row `negative` of `background`)."""
+        span = slice(background.indptr[negative], background.indptr[negative + 1])
+        rows = ((idx, val, self.POSITIVE), (background.indices[span], background.data[span], self.NEGATIVE))
         for row_idx, row_val, label in rows:
             row_val = row_val.astype(np.float64)
             r = self.learner.one(row_idx, row_val)
@@ -211,7 +220,8 @@ def _target_log_loss(p: np.ndarray, target: np.ndarray) -> dict[str, float]:
 
 
 class ForeignBase(ModelError):
-    """The adapted model was learned for another base model (an upgrade, or another `classifier.model`)."""
+    """The adapted model was learned for another base model (an upgrade, or another `classifier.model`), or its
+    gate against another version of the project corpus: it has to be relearned from the stored corrections."""
 
 
 class Forgotten(NamedTuple):
@@ -364,6 +374,7 @@ class AdaptiveClassifier:
         self._res_base: list[np.ndarray] = []
         self._res_target: list[np.ndarray] = []
         self._res_day: list[int] = []
+        self._res_negative: list[int] = []  # the gate's paired corpus row per item (NO_NEGATIVE: none)
         self._next = 0
         self._rng = np.random.default_rng(self.seed)
         # Earliest UTC day of a correction learned since the last reset (None: none yet); see forget_before.
@@ -512,11 +523,16 @@ class AdaptiveClassifier:
         for name, value in zip(GROUPS, target):
             if value != NO_TARGET:
                 self.updates[name] += 1
-        self._step(idx, val, base, target)
-        self._remember(idx, val, base, target, day)
+        # Each correction is paired with a corpus text, and every replay steps the gate on both: replaying only
+        # the corrections against fresh corpus texts taught the gate which corrections the reservoir holds rather
+        # than what kind of text they are (held-out corpus texts stayed at familiarity 0.4 after corrections of
+        # corpus texts; paired, about 1).
+        negative = self._gate.draw(self._background()) if self.gated else NO_NEGATIVE
+        self._step(idx, val, base, target, negative)
+        self._remember(idx, val, base, target, day, negative)
         for _ in range(self.replay):
             j = int(self._rng.integers(len(self._res_idx)))
-            self._step(self._res_idx[j], self._res_val[j], self._res_base[j], self._res_target[j])
+            self._step(self._res_idx[j], self._res_val[j], self._res_base[j], self._res_target[j], self._res_negative[j])
 
     def _score(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
         """Prequential step: add each expert's log loss on this not yet learned correction to its discounted sum.
@@ -536,15 +552,16 @@ class AdaptiveClassifier:
                                    self.mixture_discount * losses[1] + scratch[group]]
             self._scored[group] += 1
 
-    def _step(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
+    def _step(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, negative: int) -> None:
         self._residual.step(idx, val, base, target)
         self._scratch.step(idx, val, np.zeros(len(HEADS)), target)
-        if self.gated:
-            self._gate.step(idx, val, self._background())
+        if self.gated and negative != NO_NEGATIVE:
+            self._gate.step(idx, val, self._background(), negative)
 
-    def _remember(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
+    def _remember(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int,
+                  negative: int) -> None:
         """Append to the ring buffer, overwriting the oldest correction once it holds reservoir_size."""
-        item = (idx, val, base.astype(np.float64), target, int(day))
+        item = (idx, val, base.astype(np.float64), target, int(day), int(negative))
         if len(self._res_idx) < self.reservoir_size:
             for store, value in zip(self._reservoir_lists(), item):
                 store.append(value)
@@ -554,8 +571,8 @@ class AdaptiveClassifier:
             store[self._next] = value
         self._next = (self._next + 1) % self.reservoir_size
 
-    def _reservoir_lists(self) -> tuple[list, list, list, list, list]:
-        return self._res_idx, self._res_val, self._res_base, self._res_target, self._res_day
+    def _reservoir_lists(self) -> tuple[list, list, list, list, list, list]:
+        return self._res_idx, self._res_val, self._res_base, self._res_target, self._res_day, self._res_negative
 
     def holds_before(self, cutoff: datetime) -> bool:
         """Whether anything learned since the last reset comes from a correction made on or before the UTC day
@@ -592,7 +609,7 @@ class AdaptiveClassifier:
         kept = [tuple(store[i] for store in self._reservoir_lists()) for i in order if self._res_day[i] > cutoff_day]
         dropped = n - len(kept)
         self.reset()
-        for idx, val, base, target, day in kept:
+        for idx, val, base, target, day, _negative in kept:  # relearned with new pairs, as a fresh model draws them
             self._learn(idx, val, base, target, day)
         return Forgotten(dropped, len(kept))
 
@@ -618,7 +635,8 @@ class AdaptiveClassifier:
             # Python ints of any size survive JSON, so the generator's 128-bit state round-trips exactly.
             "replay_state": {"next_slot": self._next, "rng": self._rng.bit_generator.state},
             "first_day": self._first_day,
-            "gate": {"gated": self.gated, "rng": self._gate.rng.bit_generator.state},
+            "gate": {"gated": self.gated, "rng": self._gate.rng.bit_generator.state,
+                     "corpus_sha256": _corpus_sha256(str(DEFAULT_CORPUS))},
             "weights_sha256": digest,
         }
         os.replace(weights_tmp, path / WEIGHTS_FILE)
@@ -652,6 +670,11 @@ class AdaptiveClassifier:
         if hashlib.sha256(raw).hexdigest() != state.get("weights_sha256"):
             raise ModelError(f"{path}: {WEIGHTS_FILE} does not match {STATE_FILE} (interrupted write?)")
         version = state["format"]
+        gate = state.get("gate") if version == FORMAT else None
+        if isinstance(gate, dict) and gate.get("gated") is True and \
+                gate.get("corpus_sha256") != _corpus_sha256(str(DEFAULT_CORPUS)):
+            raise ForeignBase(f"{path}: its familiarity gate was learned against another version of the project "
+                              "corpus; `stormwatch correct --rebuild` relearns the stored corrections")
         try:
             model = cls(base, **state["hyperparameters"])
             with np.load(path / WEIGHTS_FILE, allow_pickle=False) as data:
@@ -687,6 +710,7 @@ class AdaptiveClassifier:
             "res_base": np.asarray(self._res_base, dtype=np.float64).reshape(n, len(HEADS)),
             "res_targets": np.asarray(self._res_target, dtype=np.int8).reshape(n, 3),
             "res_days": np.asarray(self._res_day, dtype=np.int32).reshape(n),
+            "res_negatives": np.asarray(self._res_negative, dtype=np.int32).reshape(n),
         }
 
     def _restore_reservoir(self, data, replay_state: dict, *, with_days: bool) -> None:
@@ -694,8 +718,12 @@ class AdaptiveClassifier:
         bases, targets = data["res_base"], data["res_targets"]
         n = len(indptr) - 1
         days = data["res_days"] if with_days else np.full(n, UNKNOWN_DAY, dtype=np.int32)
-        if n > self.reservoir_size or bases.shape != (n, len(HEADS)) or targets.shape != (n, 3) or days.shape != (n,):
+        negatives = data["res_negatives"] if self.gated else np.full(n, NO_NEGATIVE, dtype=np.int32)
+        if n > self.reservoir_size or bases.shape != (n, len(HEADS)) or targets.shape != (n, 3) or days.shape != (n,) \
+                or negatives.shape != (n,):
             raise ValueError("reservoir arrays do not fit together")
+        if self.gated and n and (negatives.min() < 0 or negatives.max() >= self._background().shape[0]):
+            raise ValueError("reservoir corpus row out of range")
         if n and (indices.min() < 0 or indices.max() >= self._featurizer.n_features):
             raise ValueError("reservoir feature index out of range")
         self._res_idx = [indices[indptr[i]:indptr[i + 1]].astype(np.int32) for i in range(n)]
@@ -703,6 +731,7 @@ class AdaptiveClassifier:
         self._res_base = [bases[i].astype(np.float64) for i in range(n)]
         self._res_target = [targets[i].astype(np.int8) for i in range(n)]
         self._res_day = [int(d) for d in days]
+        self._res_negative = [int(j) for j in negatives]
         self._next = int(replay_state["next_slot"])
         if not 0 <= self._next < self.reservoir_size:
             raise ValueError("reservoir slot out of range")

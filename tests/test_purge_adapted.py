@@ -227,7 +227,7 @@ def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(depl
 
     config, state = deployment
     now = datetime.now(timezone.utc)
-    model = AdaptiveClassifier(TextClassifier.load())
+    model = AdaptiveClassifier(TextClassifier.load(), replay=3)
     model.gated = False  # as a v3 file loads
     for text, age in zip(TEXTS, (3, 2)):
         _learn(config, model, text, now - timedelta(days=age), polarity="negative")
@@ -239,6 +239,7 @@ def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(depl
     assert "outdated adapted model relearned: 2 of 2 stored corrections" in caplog.text
     relearned = AdaptiveClassifier.load(TextClassifier.load(), state)
     assert relearned.gated and relearned.updates["polarity"] == 2
+    assert relearned.replay == 3  # readable, so relearned with its own settings
 
 
 def test_the_service_starts_when_relearning_fails(deployment, caplog) -> None:
