@@ -538,3 +538,14 @@ def test_a_file_written_by_the_v3_code_predicts_exactly_as_it_did(base) -> None:
     assert not old.gated
     np.testing.assert_array_equal(old.probabilities(expected["probe"]), np.array(expected["probabilities"]))
     assert old.scratch_weight("polarity") == expected["scratch_weight"]
+
+
+def test_a_gate_learned_against_another_corpus_is_refused_for_relearning(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base)
+    model.learn_one(TEXTS[0], polarity="negative")
+    model.save(tmp_path)
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    state["gate"]["corpus_sha256"] = "0" * 64  # the paired corpus rows would point at other texts
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(detectors.feedback.ForeignBase, match="another version of the project corpus"):
+        AdaptiveClassifier.load(base, tmp_path)
