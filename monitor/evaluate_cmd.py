@@ -7,16 +7,24 @@ import sys
 from typing import IO
 
 import click
+import numpy as np
 
 from detectors.classifier import ModelError, TextClassifier
 from detectors.datasets import FORMATS, TASKS, DatasetError, load_dataset
 
 
-def _describe(enricher) -> dict:
+def _describe(enricher, texts: list[str]) -> dict:
     info = enricher.classifier.info
     model = {"name": info.get("name"), "version": info.get("version"), "adapted": enricher.adapted}
     if enricher.adapted:
         model["corrections_learned"] = enricher.scorer.n_corrections
+        # How far the corrections reach this sample: what they taught applies to a text in proportion to its
+        # familiarity (detectors.feedback._FamiliarityGate); a sample unlike the corrections is scored by the
+        # shipped model, whatever the corrections were.
+        familiarity = enricher.scorer.familiarity(texts)
+        model["familiarity"] = {"median": round(float(np.median(familiarity)), 4) if len(texts) else None,
+                                "share_at_least_half": round(float(np.mean(familiarity >= 0.5)), 4)
+                                if len(texts) else None}
     return model
 
 
@@ -41,7 +49,7 @@ def evaluate_command(task: str, data: str, fmt: str, enricher, *, stdout: IO[str
     report = evaluate_scores(task, scores, dataset.labels, threshold)
     stdout.write(json.dumps({"task": task, "data": {"file": data, "format": fmt, "rows": len(dataset),
                                                     "classes": dataset.class_counts()},
-                             "model": _describe(enricher), **report}, ensure_ascii=False) + "\n")
+                             "model": _describe(enricher, dataset.texts), **report}, ensure_ascii=False) + "\n")
     for warning in report["warnings"]:
         stderr.write(f"stormwatch evaluate: warning: {warning}\n")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def test_evaluate_with_a_config_uses_the_adapted_model(tmp_path: Path) -> None:
     adapted.save(default_state_dir(f"sqlite:///{db}"))
     after = json.loads(CliRunner().invoke(main, args).stdout)
     assert after["model"]["adapted"] is True and after["model"]["corrections_learned"] == 5
+    assert 0.0 <= after["model"]["familiarity"]["median"] <= 1.0
+    assert 0.0 <= after["model"]["familiarity"]["share_at_least_half"] <= 1.0
     assert after["calibration"]["negative"]["mean_predicted"] > before["calibration"]["negative"]["mean_predicted"]
 
 
@@ -104,3 +107,27 @@ def test_evaluate_reports_bad_input_with_file_and_line(tmp_path: Path) -> None:
     missing = CliRunner().invoke(main, ["evaluate", "--task", "polarity", "--data", str(sample), "--format", "csv",
                                         "--model", str(tmp_path / "nope")])
     assert missing.exit_code == 2 and "stormwatch evaluate:" in missing.stderr
+
+
+def test_evaluate_says_how_far_the_corrections_reach_the_sample(tmp_path: Path) -> None:
+    """Corrections of rail notes do not reach a sample of city comments; corrections of city comments do."""
+    from detectors.classifier import TextClassifier
+    from detectors.feedback import AdaptiveClassifier
+    from monitor.enrich import Enricher
+    from monitor.evaluate_cmd import evaluate_command
+
+    sample = tmp_path / "stichprobe.csv"
+    sample.write_text(SAMPLE, encoding="utf-8")
+    reach = {}
+    for name, texts in (("rail", [f"RE {i % 5} Fulda - Kassel heute +{5 + i % 40} min, Grund: Signalstörung"
+                                  for i in range(60)]),
+                        ("city", [line.split('",')[0].strip('"') for line in SAMPLE.splitlines()[1:]] * 10)):
+        model = AdaptiveClassifier(TextClassifier.load())
+        for text in texts:
+            model.learn_one(text, polarity="neutral")
+        model.save(tmp_path / name)
+        enricher = Enricher(TextClassifier.load(), tmp_path / name)
+        out = io.StringIO()
+        assert evaluate_command("polarity", str(sample), "csv", enricher, stdout=out) == 0
+        reach[name] = json.loads(out.getvalue())["model"]["familiarity"]
+    assert reach["rail"]["share_at_least_half"] < 0.5 < reach["city"]["share_at_least_half"]
