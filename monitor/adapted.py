@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -99,23 +98,14 @@ def load_adapted(base: TextClassifier, directory: Path | None) -> AdaptiveClassi
 
 
 def reset_marker(directory: Path) -> Path:
-    """Where `stormwatch correct --reset` notes the last correction it dropped; beside the directory, like the lock,
-    because the reset deletes the directory."""
+    """Where `stormwatch correct --reset` noted the last correction it dropped before session 7 (a file beside the
+    directory); resets are now recorded in the database (corrections.withdrawn_at), and old markers still count."""
     return directory.with_name(directory.name + ".reset.json")
 
 
-def mark_reset(directory: Path, last_correction_id: int, at: datetime) -> None:
-    """Record a reset: relearning from the stored corrections must not bring back what staff reset away."""
-    marker = reset_marker(directory)
-    tmp = marker.with_name(marker.name + ".tmp")
-    tmp.write_text(json.dumps({"after_correction_id": int(last_correction_id), "at": at.isoformat()}) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, marker)
-
-
 def reset_watermark(directory: Path) -> int:
-    """The id of the last correction before the latest reset (0: never reset). Raises ModelError if the marker
-    cannot be read: guessing 0 would bring back corrections staff dropped."""
+    """The id of the last correction before a reset noted in an old marker file (0: none). Raises ModelError if
+    the marker cannot be read: guessing 0 would bring back corrections staff dropped."""
     marker = reset_marker(directory)
     try:
         return int(json.loads(marker.read_text(encoding="utf-8"))["after_correction_id"])
@@ -133,14 +123,15 @@ def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetim
     The corrections table is the record; the adapted model is derived from it and can always be derived again:
     after a base model upgrade (an adapted model only fits the base it was learned on), and when retention
     removes corrections, because the model's own replay buffer holds only the last `reservoir_size` of them.
-    Skipped: corrections whose text is erased (nothing to learn from, as when they were made), those up to
-    `after_id` (made before the last `correct --reset`, see reset_watermark) and, with a `cutoff`, those made on or
-    before its UTC day, as `AdaptiveClassifier.forget_before` would drop them.
+    Skipped: corrections whose text is erased (nothing to learn from, as when they were made), those withdrawn by
+    `correct --reset` (and those up to `after_id`, which a reset before the withdrawn_at column noted in a marker
+    file, see reset_watermark) and, with a `cutoff`, those made on or before its UTC day, as
+    `AdaptiveClassifier.forget_before` would drop them.
     """
     model = AdaptiveClassifier(base, **(hyperparameters or {}))
     cutoff_day = None if cutoff is None else utc_day(cutoff)
     kept = [(row["text"], row["polarity"], _flag(row["toxic"]), _flag(row["question"]), row["at"]) for row in stored
-            if row["text"] is not None and row["id"] > after_id
+            if row["text"] is not None and row.get("withdrawn_at") is None and row["id"] > after_id
             and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
     model.learn_many(kept)
     return model, len(kept)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
-from monitor.adapted import adapted_model_dir, exclusive, mark_reset, rebuild
+from monitor.adapted import adapted_model_dir, exclusive, rebuild
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
@@ -80,9 +80,8 @@ def _reset(settings, state: Path) -> None:
     try:
         with exclusive(state):
             with Store.open(settings.database.url) as store:
-                last = store_corrections.last_correction_id(store.engine)
-            # noted before the model goes, so a rebuild from the stored corrections cannot bring these back
-            mark_reset(state, last, datetime.now(timezone.utc))
+                # recorded before the model goes, so a rebuild from the stored corrections cannot bring these back
+                withdrawn, last = store_corrections.withdraw_corrections(store.engine, datetime.now(timezone.utc))
             existed = (state / STATE_FILE).exists()
             shutil.rmtree(state, ignore_errors=True)
     except (StorageError, SQLAlchemyError) as exc:
@@ -91,8 +90,9 @@ def _reset(settings, state: Path) -> None:
     except OSError as exc:
         _fail(f"cannot reset the adapted model in {state}: {exc}", 1)
         return
-    click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; stored corrections are kept "
-               f"(up to correction {last}; a rebuild relearns only later ones)")
+    click.echo(f"adapted model {'removed' if existed else 'was not there'}: {state}; {withdrawn} stored "
+               f"corrections marked withdrawn (up to correction {last}; kept as a record, a rebuild relearns only "
+               "later ones)")
 
 
 def _rebuild(settings, state: Path) -> None:

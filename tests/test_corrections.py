@@ -255,7 +255,16 @@ def test_rebuild_does_not_bring_back_what_a_reset_dropped(deployment) -> None:
     rebuilt = runner.invoke(correct, ["--config", str(config), "--rebuild"])
     assert rebuilt.exit_code == 0 and "1 of 2 stored corrections learned" in rebuilt.output
     assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0}
-    # a marker that cannot be read stops the rebuild instead of guessing
-    state.with_name(state.name + ".reset.json").write_text("{broken", encoding="utf-8")
+    # the reset is a fact in the database: the wrong correction is kept as a record, marked withdrawn
+    with Store.open(f"sqlite:///{db}") as store:
+        rows = corr.list_corrections(store.engine)
+    assert [r["withdrawn_at"] is not None for r in rows] == [True, False]
+    # a marker file written by a reset of an older version still counts ...
+    marker = state.with_name(state.name + ".reset.json")
+    marker.write_text('{"after_correction_id": 2}', encoding="utf-8")
+    rebuilt = runner.invoke(correct, ["--config", str(config), "--rebuild"])
+    assert rebuilt.exit_code == 0 and "0 of 2 stored corrections learned" in rebuilt.output
+    # ... and one that cannot be read stops the rebuild instead of guessing
+    marker.write_text("{broken", encoding="utf-8")
     broken = runner.invoke(correct, ["--config", str(config), "--rebuild"])
     assert broken.exit_code == 1 and "unreadable reset marker" in broken.output

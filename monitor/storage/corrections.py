@@ -71,6 +71,16 @@ def list_corrections(
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
+def withdraw_corrections(bind: Engine | Connection, at: datetime) -> tuple[int, int]:
+    """`stormwatch correct --reset`: mark every correction not yet withdrawn as withdrawn at `at`, so that no
+    relearning brings back what staff reset away. Returns (corrections withdrawn now, highest correction id)."""
+    with _connection(bind) as conn:
+        withdrawn = conn.execute(update(corrections).where(corrections.c.withdrawn_at.is_(None))
+                                 .values(withdrawn_at=at)).rowcount or 0
+        last = conn.execute(select(func.max(corrections.c.id))).scalar_one() or 0
+    return int(withdrawn), int(last)
+
+
 def last_correction_id(bind: Engine | Connection) -> int:
     """The highest correction id so far (0 without any): what `stormwatch correct --reset` marks as reset away."""
     with _connection(bind) as conn:

@@ -201,6 +201,8 @@ corrections = Table(
     Column("question", Boolean(), nullable=True),
     Column("corrected_by", String(), nullable=True),  # free text, as staff typed it
     Column("at", UtcDateTime(), nullable=False),
+    # set by `stormwatch correct --reset`: kept as the record of what staff said, never learned from again
+    Column("withdrawn_at", UtcDateTime(), nullable=True),
     Index("ix_corrections_platform_external_id", "platform", "external_id"),
     Index("ix_corrections_at", "at"),
 )
