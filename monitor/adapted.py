@@ -138,20 +138,29 @@ def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetim
 
 
 def rebuild(base: TextClassifier, directory: Path, stored: Callable[[], list[dict]], cutoff: datetime,
-            still_needed: Callable[[], bool] | None = None,
-            hyperparameters: dict | None = None) -> tuple[int, int] | None:
+            still_needed: Callable[[], bool] | None = None) -> tuple[int, int] | None:
     """Replace the adapted model in `directory` by one relearned on `base` from the stored corrections (read under
     the lock, as `stormwatch correct` stores and learns under it) kept by the retention `cutoff` and made since the
-    last reset. Default learning settings unless `hyperparameters` are given (deployments do not configure them;
-    the purge and the relearn of a readable model without the gate keep the model's own).
+    last reset, with the learning settings of the model it replaces (see saved_settings).
     `still_needed` is checked again under the lock (a reset may have come first): None if it says no.
     Returns (corrections learned, corrections stored)."""
     with exclusive(directory):
         if still_needed is not None and not still_needed():
             return None
         rows = stored()
-        learned = _relearn_and_save(base, directory, rows, cutoff, hyperparameters)
+        learned = _relearn_and_save(base, directory, rows, cutoff, saved_settings(base, directory))
     return learned, len(rows)
+
+
+def saved_settings(base: TextClassifier, directory: Path) -> dict | None:
+    """The learning settings saved with the adapted model in `directory`, also when the model itself cannot be used
+    (another base model, no gate) and only its settings file can be read; None (the defaults) when there are none
+    or they are not valid settings of this version."""
+    try:
+        state = json.loads((directory / STATE_FILE).read_text(encoding="utf-8"))
+        return AdaptiveClassifier(base, **state["hyperparameters"]).hyperparameters()
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _relearn_and_save(base: TextClassifier, directory: Path, rows: Iterable[dict], cutoff: datetime,
@@ -176,26 +185,21 @@ def rebuild_if_outdated(settings: Settings, store: Store, now: datetime) -> tupl
         return None
     base = TextClassifier.load(settings.classifier.model)
 
-    readable_settings: dict = {}  # a model without the gate is readable: it is relearned with its own settings
-
     def outdated() -> bool:
         if state_stamp(directory) is None:
             return False
         try:
-            model = AdaptiveClassifier.load(base, directory)
+            return not AdaptiveClassifier.load(base, directory).gated
         except ForeignBase:
             return True
         except ModelError:
             return False
-        readable_settings.update(model.hyperparameters())
-        return not model.gated
 
     if not outdated():  # checked before locking, so a start without an adapted model creates no lock file
         return None
     try:
         return rebuild(base, directory, lambda: store_corrections.list_corrections(store.engine),
-                       now - timedelta(days=settings.privacy.raw_text_days), still_needed=outdated,
-                       hyperparameters=readable_settings or None)
+                       now - timedelta(days=settings.privacy.raw_text_days), still_needed=outdated)
     except (OSError, ModelError, StorageError, SQLAlchemyError) as exc:  # the service must start anyway
         log.warning("outdated adapted model not relearned (%s); `stormwatch correct --rebuild` does it by hand", exc)
         return None

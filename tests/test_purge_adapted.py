@@ -201,7 +201,7 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
 
     config, state = deployment
     now = datetime.now(timezone.utc)
-    model = AdaptiveClassifier(TextClassifier.load())
+    model = AdaptiveClassifier(TextClassifier.load(), replay=3)
     for text, age in zip(TEXTS, (45, 3, 2)):  # the first is past the 30-day text retention
         _learn(config, model, text, now - timedelta(days=age), polarity="negative")
     model.save(state)
@@ -213,7 +213,9 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
         _app, _worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
     store.close()
     assert "outdated adapted model relearned: 2 of 3 stored corrections" in caplog.text
-    assert AdaptiveClassifier.load(TextClassifier.load(), state).updates["polarity"] == 2
+    relearned = AdaptiveClassifier.load(TextClassifier.load(), state)
+    assert relearned.updates["polarity"] == 2
+    assert relearned.replay == 3  # its settings file was readable, so they were kept
     assert "using the adapted model" in caplog.text  # the pipeline classifies with it
 
 
@@ -239,7 +241,7 @@ def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(depl
     assert "outdated adapted model relearned: 2 of 2 stored corrections" in caplog.text
     relearned = AdaptiveClassifier.load(TextClassifier.load(), state)
     assert relearned.gated and relearned.updates["polarity"] == 2
-    assert relearned.replay == 3  # readable, so relearned with its own settings
+    assert relearned.replay == 3  # relearned with its own settings
 
 
 def test_the_service_starts_when_relearning_fails(deployment, caplog) -> None:
