@@ -681,7 +681,9 @@ class AdaptiveClassifier:
                 model._residual.restore(data, "")
                 if version in (V3, FORMAT):
                     model._scratch.restore(data, "scratch_")
-                model.gated = version == FORMAT and state["gate"]["gated"] is True
+                if version == FORMAT and not isinstance(state["gate"]["gated"], bool):
+                    raise ValueError("gate.gated must be true or false")
+                model.gated = version == FORMAT and state["gate"]["gated"]
                 if model.gated:
                     model._gate.learner.restore(data, "gate_")
                     model._gate.rng.bit_generator.state = state["gate"]["rng"]
@@ -695,7 +697,8 @@ class AdaptiveClassifier:
                 model._scored = {g: int(state["mixture"]["scored"][g]) for g in GROUPS}
                 if any(len(v) != len(EXPERTS) for v in model._losses.values()):
                     raise ValueError("mixture losses do not fit")
-        except (KeyError, TypeError, ValueError, IndexError, OSError, zipfile.BadZipFile) as exc:
+        # OverflowError: a generator state out of range (an edited adaptive.json; its checksum covers the weights only)
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError, OSError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: invalid adapted model ({exc!r})") from exc
         return model
 
@@ -722,6 +725,8 @@ class AdaptiveClassifier:
         if n > self.reservoir_size or bases.shape != (n, len(HEADS)) or targets.shape != (n, 3) or days.shape != (n,) \
                 or negatives.shape != (n,):
             raise ValueError("reservoir arrays do not fit together")
+        if negatives.dtype.kind not in "iu":
+            raise ValueError("reservoir corpus rows must be integers")
         if self.gated and n and (negatives.min() < 0 or negatives.max() >= self._background().shape[0]):
             raise ValueError("reservoir corpus row out of range")
         if n and (indices.min() < 0 or indices.max() >= self._featurizer.n_features):

@@ -234,7 +234,7 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
             if stored is None:
                 raise
             # learned on another base model: it cannot be read to forget from, so relearn what may be kept
-            return Forgotten(0, _relearn_and_save(base, directory, stored(), cutoff))
+            return Forgotten(0, _relearn_and_save(base, directory, stored(), cutoff, saved_settings(base, directory)))
         if stored is None:
             forgotten = model.forget_before(cutoff)
             if forgotten.changed:

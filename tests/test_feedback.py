@@ -549,3 +549,14 @@ def test_a_gate_learned_against_another_corpus_is_refused_for_relearning(base, t
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     with pytest.raises(detectors.feedback.ForeignBase, match="another version of the project corpus"):
         AdaptiveClassifier.load(base, tmp_path)
+
+
+def test_an_out_of_range_generator_state_is_a_model_error(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base)
+    model.learn_one(TEXTS[0], polarity="negative")
+    model.save(tmp_path)
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    state["gate"]["rng"]["state"]["state"] = -1  # the checksum covers the weights file, not this one
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(ModelError, match="invalid adapted model"):
+        AdaptiveClassifier.load(base, tmp_path)

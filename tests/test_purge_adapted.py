@@ -285,7 +285,7 @@ def test_purge_relearns_an_adapted_model_of_another_base_model(deployment) -> No
     """It cannot be read to forget from, so it would keep what expired corrections taught it; relearned instead."""
     config, state = deployment
     now = datetime.now(timezone.utc)
-    model = AdaptiveClassifier(TextClassifier.load())
+    model = AdaptiveClassifier(TextClassifier.load(), replay=3)
     for text, age in zip(TEXTS, (40, 1)):
         _learn(config, model, text, now - timedelta(days=age), polarity="negative")
     model.save(state)
@@ -294,6 +294,7 @@ def test_purge_relearns_an_adapted_model_of_another_base_model(deployment) -> No
     assert counts["corrections_relearned"] == 1 and counts["correction_texts_erased"] == 1
     again = AdaptiveClassifier.load(TextClassifier.load(), state)  # fits the current base model again
     assert again.updates["polarity"] == 1 and again.holds_before(now - timedelta(days=30)) is False
+    assert again.replay == 3  # with the settings saved with the model it replaced
 
 
 def test_a_reset_during_the_service_start_is_not_undone(deployment) -> None:
