@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.receivers import HttpReceiver, free_port
+from tests.receivers import HttpReceiver, free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_STREAM = ROOT / "monitor" / "demo" / "stream.jsonl"
@@ -55,11 +55,7 @@ def service(tmp_path):
         try:
             yield f"http://127.0.0.1:{port}", receiver, tmp_path, process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process)
 
 
 def test_service_replays_alerts_and_serves_pages(service):
