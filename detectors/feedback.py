@@ -58,6 +58,12 @@ def _corpus_sha256(corpus_path: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
+def _corpus_size(corpus_path: str) -> int:
+    """Rows of the gate's corpus: what a saved pair index must stay below (checked without featurising it)."""
+    return len(load_corpus(corpus_path)["texts"])
+
+
+@functools.lru_cache(maxsize=4)
 def _background(features_json: str, corpus_path: str) -> "sp.csr_matrix":
     """The project corpus as hashed feature rows (word columns, then character columns): the gate's "known"
     texts. Cached per feature space, because benchmarks and relearning build many models on one base."""
@@ -148,7 +154,7 @@ class _FamiliarityGate:
     """How familiar a text is to the corrections, against the texts the base model learned from (0..1).
 
     A logistic model on the same hashed features, trained online to tell corrections (label 1) from texts of the
-    project corpus (label 0, one drawn for every correction step, `detectors/data/comments_de.tsv`). With equal
+    project corpus (label 0, one drawn and paired with each correction, `detectors/data/comments_de.tsv`). With equal
     numbers of both its odds P/(1-P) estimate the density ratio p_corrections(text) / p_corpus(text); the
     familiarity is that ratio capped at 1. Where corrections cannot be told from the corpus (corrections of the
     base model's own kind of text, or an untrained gate) every text is fully familiar; a text of a kind that
@@ -335,6 +341,8 @@ class AdaptiveClassifier:
         self.scratch_prior = float(scratch_prior)
         self.gate_learning_rate = float(gate_learning_rate)
         self._featurizer = Featurizer(base.info["features"])
+        # the key of the featurised corpus in _background's cache; computed once, the gate steps look it up often
+        self._features_key = json.dumps(base.info["features"], sort_keys=True)
         self._n_word = int(base.info["features"]["word"]["n_features"])
         calibration = base.info["calibration"]
         self._temperature = float(calibration["polarity_temperature"])
@@ -392,13 +400,13 @@ class AdaptiveClassifier:
     def familiarity(self, texts: Sequence[str]) -> np.ndarray:
         """The gate per text, shape (n,): how far what the corrections taught applies to it (see _FamiliarityGate
         and `probabilities`). Ones for an ungated model."""
-        if not self.gated:
-            return np.ones(len(texts))
-        xw, xc = self._featurizer.transform_parts(list(texts))
-        return self._gate.many(xw, xc, self._n_word)
+        return self._familiarity(*self._featurizer.transform_parts(list(texts)))
+
+    def _familiarity(self, xw, xc) -> np.ndarray:
+        return self._gate.many(xw, xc, self._n_word) if self.gated else np.ones(xw.shape[0])
 
     def _background(self) -> sp.csr_matrix:
-        return _background(json.dumps(self.base.info["features"], sort_keys=True), str(DEFAULT_CORPUS))
+        return _background(self._features_key, str(DEFAULT_CORPUS))
 
     def residual_rows(self) -> int:
         """Number of feature rows the residual touches (a size and sanity indicator)."""
@@ -429,7 +437,7 @@ class AdaptiveClassifier:
         if self.n_corrections == 0:
             return base, None, None  # untouched: skip the second featurisation
         xw, xc = self._featurizer.transform_parts(list(texts))
-        gate = self._gate.many(xw, xc, self._n_word) if self.gated else np.ones(len(texts))
+        gate = self._familiarity(xw, xc)
         residual = gate[:, None] * self._residual.many(xw, xc, self._n_word)
         return base + residual, self._scratch.many(xw, xc, self._n_word), gate
 
@@ -727,7 +735,7 @@ class AdaptiveClassifier:
             raise ValueError("reservoir arrays do not fit together")
         if negatives.dtype.kind not in "iu":
             raise ValueError("reservoir corpus rows must be integers")
-        if self.gated and n and (negatives.min() < 0 or negatives.max() >= self._background().shape[0]):
+        if self.gated and n and (negatives.min() < 0 or negatives.max() >= _corpus_size(str(DEFAULT_CORPUS))):
             raise ValueError("reservoir corpus row out of range")
         if n and (indices.min() < 0 or indices.max() >= self._featurizer.n_features):
             raise ValueError("reservoir feature index out of range")

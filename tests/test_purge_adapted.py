@@ -51,6 +51,20 @@ def _purge(config: Path, *options: str):
     return json.loads(result.stdout.strip().splitlines()[-1]), result
 
 
+def _start_service(config: Path, caplog, now: datetime | None = None) -> None:
+    """Build the service as `stormwatch run` does at start (relearning included), with its log captured."""
+    from prometheus_client import CollectorRegistry
+
+    from monitor.config import load_settings
+    from monitor.service import build_service
+
+    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
+    clock = {} if now is None else {"clock": lambda: now}
+    with caplog.at_level("INFO", logger="stormwatch"):
+        _app, _worker, store = build_service(settings, registry=CollectorRegistry(), **clock)
+    store.close()
+
+
 def test_purge_forgets_replay_items_older_than_the_text_retention(deployment) -> None:
     config, state = deployment
     now = datetime.now(timezone.utc)
@@ -193,11 +207,7 @@ def test_unreadable_stored_corrections_still_apply_the_retention(deployment) -> 
 def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment, caplog) -> None:
     """After an upgrade of the shipped model the adapted model no longer fits; the service relearns it from the stored
     corrections instead of silently classifying without them."""
-    from prometheus_client import CollectorRegistry
-
     from detectors.classifier import ModelError
-    from monitor.config import load_settings
-    from monitor.service import build_service
 
     config, state = deployment
     now = datetime.now(timezone.utc)
@@ -208,10 +218,7 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
     _as_if_learned_on_another_base_model(state)
     with pytest.raises(ModelError, match="another base model"):
         AdaptiveClassifier.load(TextClassifier.load(), state)
-    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
-    with caplog.at_level("INFO", logger="stormwatch"):
-        _app, _worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
-    store.close()
+    _start_service(config, caplog, now)
     assert "outdated adapted model relearned: 2 of 3 stored corrections" in caplog.text
     relearned = AdaptiveClassifier.load(TextClassifier.load(), state)
     assert relearned.updates["polarity"] == 2
@@ -222,11 +229,6 @@ def test_the_service_relearns_an_adapted_model_of_an_older_base_model(deployment
 def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(deployment, caplog) -> None:
     """Models saved before the gate (v1-v3) let corrections of one kind of text move every other kind's scores; the
     service relearns them at start, so an upgrade brings the gate without anybody running --rebuild."""
-    from prometheus_client import CollectorRegistry
-
-    from monitor.config import load_settings
-    from monitor.service import build_service
-
     config, state = deployment
     now = datetime.now(timezone.utc)
     model = AdaptiveClassifier(TextClassifier.load(), replay=3)
@@ -234,10 +236,7 @@ def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(depl
     for text, age in zip(TEXTS, (3, 2)):
         _learn(config, model, text, now - timedelta(days=age), polarity="negative")
     model.save(state)
-    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
-    with caplog.at_level("INFO", logger="stormwatch"):
-        _app, _worker, store = build_service(settings, registry=CollectorRegistry(), clock=lambda: now)
-    store.close()
+    _start_service(config, caplog, now)
     assert "outdated adapted model relearned: 2 of 2 stored corrections" in caplog.text
     relearned = AdaptiveClassifier.load(TextClassifier.load(), state)
     assert relearned.gated and relearned.updates["polarity"] == 2
@@ -245,38 +244,22 @@ def test_the_service_relearns_an_adapted_model_without_the_familiarity_gate(depl
 
 
 def test_the_service_starts_when_relearning_fails(deployment, caplog) -> None:
-    from prometheus_client import CollectorRegistry
-
-    from monitor.config import load_settings
-    from monitor.service import build_service
-
     config, state = deployment
     model = AdaptiveClassifier(TextClassifier.load())
     _learn(config, model, TEXTS[0], datetime.now(timezone.utc), polarity="negative")
     model.save(state)
     _as_if_learned_on_another_base_model(state)
     state.with_name(state.name + ".lock").mkdir()  # the lock cannot be opened: an OSError as on a read-only disk
-    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
-    with caplog.at_level("INFO", logger="stormwatch"):
-        _app, _worker, store = build_service(settings, registry=CollectorRegistry())
-    store.close()
+    _start_service(config, caplog)
     assert "not relearned" in caplog.text and "--rebuild" in caplog.text
     assert "adapted model not used" in caplog.text  # classifies with the base model, says why
 
 
 def test_the_service_leaves_a_broken_adapted_model_alone(deployment, caplog) -> None:
-    from prometheus_client import CollectorRegistry
-
-    from monitor.config import load_settings
-    from monitor.service import build_service
-
     config, state = deployment
     state.mkdir()
     (state / STATE_FILE).write_text("{not json", encoding="utf-8")
-    settings = load_settings(str(config)).model_copy(update={"playbooks_dir": ROOT / "playbooks"})
-    with caplog.at_level("INFO", logger="stormwatch"):
-        _app, _worker, store = build_service(settings, registry=CollectorRegistry())
-    store.close()
+    _start_service(config, caplog)
     assert (state / STATE_FILE).read_text(encoding="utf-8") == "{not json"  # kept for inspection
     assert "adapted model not used" in caplog.text and "relearned" not in caplog.text
 

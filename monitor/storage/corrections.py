@@ -77,12 +77,11 @@ def withdraw_corrections(bind: Engine | Connection, at: datetime) -> tuple[int, 
     with _connection(bind) as conn:
         withdrawn = conn.execute(update(corrections).where(corrections.c.withdrawn_at.is_(None))
                                  .values(withdrawn_at=at)).rowcount or 0
-        last = conn.execute(select(func.max(corrections.c.id))).scalar_one() or 0
-    return int(withdrawn), int(last)
+        return int(withdrawn), last_correction_id(conn)
 
 
 def last_correction_id(bind: Engine | Connection) -> int:
-    """The highest correction id so far (0 without any): what `stormwatch correct --reset` marks as reset away."""
+    """The highest correction id so far (0 without any)."""
     with _connection(bind) as conn:
         return int(conn.execute(select(func.max(corrections.c.id))).scalar_one() or 0)
 
