@@ -279,6 +279,27 @@ def eval_ge2017_dev_prior_adapted(model_dir: pathlib.Path) -> dict[str, Any]:
             "majority_micro_f1": round(float(np.bincount(y).max() / len(y)), 4)}
 
 
+def eval_toxic_kinds(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[str, Any]:
+    """The shipped kind heads' exact pipeline (train_default_model): GermEval 2018 fine-grained task (OTHER, INSULT,
+    ABUSE, PROFANITY; the toxicity head decides whether, the kind heads which) and per-kind AUC by data source."""
+    oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
+    calibration = training.calibrate_task("toxicity", np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
+                                          np.concatenate([yg, corpus["toxic"]]))
+    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    toxic = (training._platt_predict(oof["toxic_germeval"], calibration), calibration["threshold"])
+    block, _ = training.train_toxic_kinds(featurizer, GE2018, corpus, training.DEFAULT_THREATS, seed, folds, toxic)
+    cv = block["cv"]
+    _, fine = training.kinds.load_germeval2018_fine(GE2018)
+    majority = np.full(len(fine), "OTHER")
+    return {"benchmark": "germeval2018_fine", "pipeline": "shipped toxicity head + kind heads (GE2018 folds + corpus)",
+            "protocol": f"{folds}-fold CV, seed {seed}", "n": len(fine), "corpus_sha256": corpus_sha,
+            "threats_sha256": _sha(training.DEFAULT_THREATS),
+            "germeval_macro_f1": cv["germeval2018_fine_macro_f1"], "macro_f1": cv["germeval2018_fine_mean_of_class_f1"],
+            "accuracy": cv["germeval2018_fine_accuracy"], "f1_per_class": cv["germeval2018_fine_f1_per_class"],
+            "majority_germeval_macro_f1": round(training.germeval_macro_f1(fine, majority), 4),
+            "per_kind": cv["per_kind"]}
+
+
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = ["| benchmark | pipeline | protocol | n | GermEval macro-F1 | mean-of-class F1 | accuracy / micro-F1 | majority |",
              "|---|---|---|---|---|---|---|---|"]
@@ -323,10 +344,10 @@ def main(argv: list[str] | None = None) -> int:
                              "median row follows")
     parser.add_argument("--model", default=str(default_model_dir()), help="model for the GermEval 2017 test")
     parser.add_argument("--corpus", default=str(training.DEFAULT_CORPUS))
-    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2017", "longdocs"], action="append",
+    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2017", "longdocs", "kinds"], action="append",
                         help="run only these benchmarks (repeatable)")
     args = parser.parse_args(argv)
-    wanted = set(args.only or ["ge2018", "ge2021", "ge2017", "longdocs"])
+    wanted = set(args.only or ["ge2018", "ge2021", "ge2017", "longdocs", "kinds"])
     jobs = []  # (seed or None for seed-free rows, job)
     for seed in args.seed:
         if "ge2018" in wanted:
@@ -334,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
             # No transfer here: the shipped model was trained on this very file.
             jobs.append((seed, lambda seed=seed: eval_cv_task(GE2018, "germeval2018", "toxicity", "germeval2018_coarse",
                                                               args.folds, seed, {"transfer": False})))
+        if "kinds" in wanted:
+            jobs.append((seed, lambda seed=seed: eval_toxic_kinds(pathlib.Path(args.corpus), args.folds, seed)))
         if "ge2021" in wanted:
             for task, name in (("toxicity", "germeval2021_toxic"), ("factclaiming", "germeval2021_factclaiming")):
                 jobs.append((seed, lambda task=task, name=name, seed=seed: eval_cv_task(

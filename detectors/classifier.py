@@ -16,6 +16,8 @@ from detectors.textfeatures import Featurizer, split_chunks
 POLARITY_LABELS = ("negative", "neutral", "positive")
 # Column order of the stored weight matrix: three polarity logits, then one logit per binary head.
 HEADS = ("negative", "neutral", "positive", "toxic", "question")
+# Optional heads of a model with a "toxic_kinds" block (detectors/toxic_kinds.py), stored in kinds.npz.
+TOXIC_KINDS = ("insult", "abuse", "threat")
 FORMAT_VERSION = 1
 
 
@@ -37,6 +39,8 @@ class TextScores:
     # Decision threshold on `toxic` for hard labels (share matching on the training CV, training.choose_threshold);
     # 0.5 if the model has none.
     toxic_threshold: float = 0.5
+    # P(text is of that kind) per TOXIC_KINDS entry, if the model has kind heads; else None.
+    kinds: dict[str, np.ndarray] | None = None
 
     def is_toxic(self) -> np.ndarray:
         """Hard toxic labels; aggregate statistics should use the calibrated probabilities instead."""
@@ -52,12 +56,15 @@ class TextScores:
 
     def row(self, i: int) -> dict:
         scores = {label: round(float(getattr(self, label)[i]), 4) for label in POLARITY_LABELS}
-        return {
+        row = {
             "sentiment": max(POLARITY_LABELS, key=lambda label: getattr(self, label)[i]),
             "scores": scores,
             "toxic": round(float(self.toxic[i]), 4),
             "question": round(float(self.question[i]), 4),
         }
+        if self.kinds is not None:
+            row["toxic_kinds"] = {kind: round(float(self.kinds[kind][i]), 4) for kind in TOXIC_KINDS}
+        return row
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -144,13 +151,10 @@ class TextClassifier:
     True
     """
 
-    def __init__(self, info: dict[str, Any], weights: np.ndarray, bias: np.ndarray):
+    def __init__(self, info: dict[str, Any], weights: np.ndarray, bias: np.ndarray,
+                 kinds: tuple[np.ndarray, np.ndarray] | None = None):
         self._info = info
         self._featurizer = Featurizer(info["features"])
-        n_word = int(info["features"]["word"]["n_features"])
-        self._w_word = np.ascontiguousarray(weights[:n_word])
-        self._w_char = np.ascontiguousarray(weights[n_word:])
-        self._bias = bias
         calibration = info["calibration"]
         self._temperature = float(calibration["polarity_temperature"])
         self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
@@ -158,20 +162,37 @@ class TextClassifier:
         # Models written before chunked scoring have no "inference" block and score whole texts.
         inference = info.get("inference", {})
         # chunk_chars: per column in HEADS order, the length above which a text is scored in chunks (0: never).
-        self._chunk_chars = np.array(inference.get("chunk_chars", [0] * len(HEADS)), dtype=np.int64)
-        self._combine = tuple(inference.get("chunk_combine", CHUNK_COMBINE))
-        if len(self._combine) != len(HEADS) or not set(self._combine) <= {"mean", "max"}:
+        chunk_chars = list(inference.get("chunk_chars", [0] * len(HEADS)))
+        combine = tuple(inference.get("chunk_combine", CHUNK_COMBINE))
+        if len(combine) != len(HEADS) or not set(combine) <= {"mean", "max"}:
             raise ValueError(f"inference.chunk_combine must give mean or max for each of {HEADS}")
-        if self._chunk_chars.shape != (len(HEADS),):
+        if len(chunk_chars) != len(HEADS):
             raise ValueError(f"inference.chunk_chars must give one length per head of {HEADS}")
+        self._kind_platt: list[tuple[float, float]] = []
+        if kinds is not None:
+            # The kind heads are extra columns of the same matrix: one sparse product scores all heads.
+            block = info["toxic_kinds"]
+            self._kind_platt = [(float(block["calibration"][k]["a"]), float(block["calibration"][k]["b"]))
+                                for k in TOXIC_KINDS]
+            weights = np.hstack([weights, kinds[0]])
+            bias = np.concatenate([bias, kinds[1]])
+            chunk_chars += [int(block["chunk_chars"])] * len(TOXIC_KINDS)
+            combine += ("max",) * len(TOXIC_KINDS)
+        n_word = int(info["features"]["word"]["n_features"])
+        self._w_word = np.ascontiguousarray(weights[:n_word])
+        self._w_char = np.ascontiguousarray(weights[n_word:])
+        self._bias = bias
+        self._chunk_chars = np.array(chunk_chars, dtype=np.int64)
+        self._combine = combine
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None) -> "TextClassifier":
         path = pathlib.Path(model_dir) if model_dir is not None else default_model_dir()
         info = _read_info(path)
         weights, bias = _read_weights(path, info)
+        kinds = _read_kinds(path, info)
         try:
-            return cls(info, weights, bias)
+            return cls(info, weights, bias, kinds)
         except LexiconError as exc:
             raise ModelError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
@@ -182,15 +203,24 @@ class TextClassifier:
         return self._info
 
     @property
+    def has_kinds(self) -> bool:
+        """Whether the model scores the kinds of toxicity (TOXIC_KINDS)."""
+        return bool(self._kind_platt)
+
+    @property
     def toxic_threshold(self) -> float:
         """Stored decision threshold on the calibrated toxic probability (0.5 if the model has none)."""
         return self._toxic_threshold
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Uncalibrated linear scores, shape (n, 5) in HEADS order."""
+        return self.all_logits(texts)[:, :len(HEADS)]
+
+    def all_logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Uncalibrated linear scores of every head: HEADS, then TOXIC_KINDS if the model has them."""
         texts = _check_texts(texts)
         if not texts:
-            return np.zeros((0, len(HEADS)), dtype=np.float32)
+            return np.zeros((0, len(self._bias)), dtype=np.float32)
         z = self._linear(texts)
         # Texts longer than a head's chunk size get that head's logits from their chunks instead, so no head
         # scores a piece longer than it learned from. Only the long texts are featurised a second time.
@@ -208,9 +238,16 @@ class TextClassifier:
         xw, xc = self._featurizer.transform_parts(texts)
         return (xw @ self._w_word) + (xc @ self._w_char) + self._bias
 
+    def kind_probabilities(self, kind_logits: np.ndarray) -> dict[str, np.ndarray] | None:
+        """Calibrated kind probabilities from the TOXIC_KINDS columns of all_logits (None without kind heads)."""
+        if not self._kind_platt:
+            return None
+        return {kind: sigmoid(a * kind_logits[:, k] + b).astype(np.float32)
+                for k, (kind, (a, b)) in enumerate(zip(TOXIC_KINDS, self._kind_platt))}
+
     def predict(self, texts: Sequence[str]) -> TextScores:
         """Scores a batch; '' is allowed, None or other non-strings raise TypeError."""
-        z = self.logits(texts)
+        z = self.all_logits(texts)
         polarity = softmax(z[:, :3] / self._temperature).astype(np.float32)
         binary = {}
         for col, head in ((3, "toxic"), (4, "question")):
@@ -219,6 +256,7 @@ class TextClassifier:
         return TextScores(
             negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
             toxic=binary["toxic"], question=binary["question"], toxic_threshold=self._toxic_threshold,
+            kinds=self.kind_probabilities(z[:, len(HEADS):]),
         )
 
 
@@ -242,9 +280,15 @@ def _read_info(path: pathlib.Path) -> dict[str, Any]:
     return info
 
 
-def _read_weights(path: pathlib.Path, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Rebuilds the dense weight matrix from the stored non-zero rows."""
-    npz = path / "weights.npz"
+def _n_features(path: pathlib.Path, info: dict[str, Any]) -> int:
+    try:
+        return int(info["features"]["word"]["n_features"]) + int(info["features"]["char"]["n_features"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{path / 'model.json'}: bad feature settings ({exc!r})") from exc
+
+
+def _read_matrix(npz: pathlib.Path, n_features: int, n_heads: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rebuilds a dense (n_features, n_heads) weight matrix and its biases from the stored non-zero rows."""
     try:
         with np.load(npz, allow_pickle=False) as data:
             rows, values, bias = data["rows"], data["values"], data["bias"]
@@ -252,12 +296,30 @@ def _read_weights(path: pathlib.Path, info: dict[str, Any]) -> tuple[np.ndarray,
         raise ModelError(f"{npz}: missing") from None
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ModelError(f"{npz}: unreadable ({exc})") from exc
-    try:
-        n_features = int(info["features"]["word"]["n_features"]) + int(info["features"]["char"]["n_features"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{path / 'model.json'}: bad feature settings ({exc!r})") from exc
-    if values.shape != (len(rows), len(HEADS)) or bias.shape != (len(HEADS),) or (len(rows) and rows.max() >= n_features):
-        raise ModelError(f"{npz}: weight shapes {values.shape}/{bias.shape} do not fit {n_features} features x {len(HEADS)} heads")
-    weights = np.zeros((n_features, len(HEADS)), dtype=np.float32)
+    if values.shape != (len(rows), n_heads) or bias.shape != (n_heads,) or (len(rows) and rows.max() >= n_features):
+        raise ModelError(f"{npz}: weight shapes {values.shape}/{bias.shape} do not fit {n_features} features x {n_heads} heads")
+    if len(rows) and rows.min() < 0:
+        raise ModelError(f"{npz}: negative feature rows")
+    # A NaN or infinite weight would turn every score it touches into NaN, which the detectors cannot tell from
+    # data; refuse the file instead.
+    if not (np.isfinite(values).all() and np.isfinite(bias).all()):
+        raise ModelError(f"{npz}: weights contain NaN or infinite values")
+    weights = np.zeros((n_features, n_heads), dtype=np.float32)
     weights[rows] = values
     return weights, bias.astype(np.float32)
+
+
+def _read_weights(path: pathlib.Path, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The five base heads' weights from weights.npz."""
+    return _read_matrix(path / "weights.npz", _n_features(path, info), len(HEADS))
+
+
+def _read_kinds(path: pathlib.Path, info: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The kind heads' weights from kinds.npz, if model.json has a toxic_kinds block."""
+    block = info.get("toxic_kinds")
+    if block is None:
+        return None
+    meta = path / "model.json"
+    if not isinstance(block, dict) or list(block.get("heads", [])) != list(TOXIC_KINDS):
+        raise ModelError(f"{meta}: toxic_kinds.heads must be {list(TOXIC_KINDS)}")
+    return _read_matrix(path / "kinds.npz", _n_features(path, info), len(TOXIC_KINDS))

@@ -422,24 +422,30 @@ class AdaptiveClassifier:
     # -- inference -----------------------------------------------------------------------------------
 
     def _calibrated_base(self, texts: Sequence[str]) -> np.ndarray:
-        z = np.asarray(self.base.logits(texts), dtype=np.float64)
+        return self._calibrated_base_and_kinds(texts)[0]
+
+    def _calibrated_base_and_kinds(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The base heads' calibrated logits, and the base model's raw kind-of-toxicity logits (no corrections
+        reach those heads; they pass through unchanged)."""
+        z_all = np.asarray(self.base.all_logits(texts), dtype=np.float64)
+        z = z_all[:, :len(HEADS)]
         out = np.empty_like(z)
         out[:, :3] = z[:, :3] / self._temperature
         for col, head in ((3, "toxic"), (4, "question")):
             a, b = self._platt[head]
             out[:, col] = a * z[:, col] + b
-        return out
+        return out, z_all[:, len(HEADS):]
 
-    def _experts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-        """Logits of (a) base + familiarity * residual and (b) the scratch learner, and the familiarity per text;
-        None for (b) and the familiarity while nothing was learned."""
-        base = self._calibrated_base(texts)  # validates texts the same way TextClassifier does
+    def _experts(self, texts: Sequence[str]):
+        """Logits of (a) base + familiarity * residual and (b) the scratch learner, the familiarity per text (None
+        for (b) and the familiarity while nothing was learned), and the base model's kind logits."""
+        base, kinds = self._calibrated_base_and_kinds(texts)  # validates texts the same way TextClassifier does
         if self.n_corrections == 0:
-            return base, None, None  # untouched: skip the second featurisation
+            return base, None, None, kinds  # untouched: skip the second featurisation
         xw, xc = self._featurizer.transform_parts(list(texts))
         gate = self._familiarity(xw, xc)
         residual = gate[:, None] * self._residual.many(xw, xc, self._n_word)
-        return base + residual, self._scratch.many(xw, xc, self._n_word), gate
+        return base + residual, self._scratch.many(xw, xc, self._n_word), gate, kinds
 
     def adapted_logits(self, texts: Sequence[str]) -> np.ndarray:
         """Calibrated base logits plus the clipped residual times the familiarity (expert a), shape (n, 5) in
@@ -449,7 +455,7 @@ class AdaptiveClassifier:
     def expert_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """Probabilities (n, 5) of each expert alone: (a) base + familiarity * residual, (b) the scratch learner
         (None while nothing was learned) as it scores every text, familiar or not."""
-        adapted, scratch, _ = self._experts(texts)
+        adapted, scratch, _, _ = self._experts(texts)
         return _probabilities(adapted), None if scratch is None else _probabilities(scratch)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
@@ -459,23 +465,28 @@ class AdaptiveClassifier:
         the residual times the familiarity: a text unlike every correction is scored by the base model, whatever
         the scratch learner won on the corrections and however the residual's bias moved.
         """
-        adapted, scratch, gate = self._experts(texts)
+        return self._mixture(texts)[0]
+
+    def _mixture(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        adapted, scratch, gate, kinds = self._experts(texts)
         p = _probabilities(adapted)
         if scratch is None:
-            return p
+            return p, kinds
         q = _probabilities(scratch)
         for group, (lo, hi) in GROUPS.items():
             w = self.scratch_weight(group) * gate[:, None]
             p[:, lo:hi] = (1.0 - w) * p[:, lo:hi] + w * q[:, lo:hi]
-        return p
+        return p, kinds
 
     def predict(self, texts: Sequence[str]) -> TextScores:
-        """Same contract as TextClassifier.predict, with the learned corrections applied."""
-        p = self.probabilities(texts).astype(np.float32)
+        """Same contract as TextClassifier.predict, with the learned corrections applied (the kinds of toxicity,
+        which staff do not correct, are the base model's)."""
+        p, kinds = self._mixture(texts)
+        p = p.astype(np.float32)
         return TextScores(
             negative=p[:, 0], neutral=p[:, 1], positive=p[:, 2], toxic=p[:, 3], question=p[:, 4],
             # Hard toxic labels keep the base model's stored threshold, as TextClassifier.predict does.
-            toxic_threshold=self.base.toxic_threshold,
+            toxic_threshold=self.base.toxic_threshold, kinds=self.base.kind_probabilities(kinds),
         )
 
     # -- learning ------------------------------------------------------------------------------------
@@ -686,6 +697,11 @@ class AdaptiveClassifier:
         try:
             model = cls(base, **state["hyperparameters"])
             with np.load(path / WEIGHTS_FILE, allow_pickle=False) as data:
+                # The checksum guards against torn writes, not against a file edited together with its checksum:
+                # a NaN weight would turn every score it touches into NaN, which the detectors cannot tell apart.
+                broken = [name for name in data.files if data[name].dtype.kind == "f" and not np.isfinite(data[name]).all()]
+                if broken:
+                    raise ValueError(f"NaN or infinite values in {', '.join(sorted(broken))}")
                 model._residual.restore(data, "")
                 if version in (V3, FORMAT):
                     model._scratch.restore(data, "scratch_")
@@ -703,8 +719,8 @@ class AdaptiveClassifier:
             if version in (V3, FORMAT):
                 model._losses = {g: [float(x) for x in state["mixture"]["losses"][g]] for g in GROUPS}
                 model._scored = {g: int(state["mixture"]["scored"][g]) for g in GROUPS}
-                if any(len(v) != len(EXPERTS) for v in model._losses.values()):
-                    raise ValueError("mixture losses do not fit")
+                if any(len(v) != len(EXPERTS) or not all(np.isfinite(v)) for v in model._losses.values()):
+                    raise ValueError("mixture losses do not fit or are not finite")
         # OverflowError: a generator state out of range (an edited adaptive.json; its checksum covers the weights only)
         except (KeyError, TypeError, ValueError, IndexError, OverflowError, OSError, zipfile.BadZipFile) as exc:
             raise ModelError(f"{path}: invalid adapted model ({exc!r})") from exc

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import pathlib
+import shutil
 import statistics
 import sys
 import time
@@ -22,14 +23,16 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from detectors.classifier import (CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TextClassifier, combine_chunks,
-                                  softmax)
+from detectors.classifier import (CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY_LABELS, TOXIC_KINDS, TextClassifier,
+                                  combine_chunks, softmax)
+from detectors import toxic_kinds as kinds
 from detectors.corpus import DEFAULT_CORPUS, load_corpus
 from detectors.reliability import calibration_report, cross_fitted
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
-MODEL_VERSION = "0.4.1"
+MODEL_VERSION = "0.5.0"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_THREATS = kinds.DEFAULT_THREATS
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
 
 # Chosen by 5-fold CV on the training data (see MODEL_CARD.md); fixed here so a rebuild is reproducible.
@@ -119,6 +122,21 @@ def _column_scale(x: sp.csr_matrix, y: np.ndarray, scaling: str | None) -> np.nd
     if scaling == "idf":
         return idf_scale(x)
     raise ValueError(f"unknown feature scaling {scaling!r}, expected none, nb or idf")
+
+
+def trained_with() -> dict[str, str]:
+    """What the numbers of a training depend on besides data and code: the library versions, and the BLAS kernels
+    OpenBLAS picked for this CPU (the same versions on a CPU with other kernels move lbfgs's path, so a rebuild
+    differs in the last digits). Says what to compare when a rebuild does not match."""
+    import platform
+    from importlib.metadata import version
+
+    from threadpoolctl import threadpool_info
+
+    blas = sorted({f"{i['internal_api']} {i.get('version')} {i.get('architecture')}"
+                   for i in threadpool_info() if i.get("user_api") == "blas"})
+    return {"python": platform.python_version(), "blas": "; ".join(blas),
+            **{name: version(name) for name in ("numpy", "scipy", "scikit-learn")}}
 
 
 def _fit(x: sp.csr_matrix, y: np.ndarray, c: float, weight: np.ndarray | None = None, *, scaling: str | None = None,
@@ -355,8 +373,10 @@ def single_threaded(function):
 
 @single_threaded
 def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, *, n_folds: int = 5,
-                        hyperparams: dict[str, Any] | None = None, features: dict[str, Any] | None = None) -> dict:
-    """Cross-validates, calibrates and fits all three heads, then writes model.json + weights.npz to out_dir."""
+                        hyperparams: dict[str, Any] | None = None, features: dict[str, Any] | None = None,
+                        threats_path=DEFAULT_THREATS, germeval_threats_path=kinds.DEFAULT_GERMEVAL_THREATS) -> dict:
+    """Cross-validates, calibrates and fits all heads, then writes model.json, weights.npz and (unless threats_path
+    is None) the kinds of toxicity in kinds.npz to out_dir."""
     hp = {**HYPERPARAMS, **(hyperparams or {})}
     features = features or default_features(float(hp["lexicon_weight"]))
     featurizer = Featurizer(features)
@@ -396,6 +416,7 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
         "calibration": calibration,
         "hyperparameters": hp,
         "seed": seed,
+        "trained_with": trained_with(),
         "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
         "training_data": {
             "germeval2018": {"file": pathlib.Path(germeval2018_path).name, "rows": len(yg),
@@ -410,10 +431,68 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     }
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "kinds.npz").unlink(missing_ok=True)
+    if threats_path is not None:
+        toxic_probability = _platt_predict(oof["toxic_germeval"], calibration["toxic"])
+        info["toxic_kinds"], kind_arrays = train_toxic_kinds(
+            featurizer, germeval2018_path, corpus, threats_path, seed, n_folds,
+            (toxic_probability, calibration["toxic"]["threshold"]), germeval_threats_path)
+        metrics["germeval2018_fine_macro_f1"] = info["toxic_kinds"]["cv"]["germeval2018_fine_macro_f1"]
+        _write_npz(out / "kinds.npz", kind_arrays)
     _write_npz(out / "weights.npz", {"rows": rows, "values": values, "bias": bias})
     (out / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
     return metrics
+
+
+def train_toxic_kinds(featurizer: Featurizer, germeval2018_path, corpus: dict[str, Any], threats_path, seed: int,
+                      n_folds: int, toxic_oof: tuple[np.ndarray, float],
+                      germeval_threats_path=kinds.DEFAULT_GERMEVAL_THREATS) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The kind heads (detectors/toxic_kinds.py): cross-validated, calibrated, fitted. Returns model.json's
+    toxic_kinds block and the arrays of kinds.npz.
+
+    toxic_oof: the toxicity head's out-of-fold probabilities on the GermEval 2018 tweets and its threshold, for the
+    GermEval 2018 fine-grained score (the toxicity head decides *whether*, the kind heads *which*)."""
+    g_texts, g_fine = kinds.load_germeval2018_fine(germeval2018_path)
+    threats = kinds.load_threats(threats_path, corpus["texts"])
+    g_threat = kinds.load_germeval_threats(germeval_threats_path, g_fine) if germeval_threats_path else None
+    pool = kinds.kind_pool(g_texts, g_fine, corpus, threats, g_threat)
+    hp = dict(kinds.KIND_HYPERPARAMS)
+    feats = kinds.featurize_pool(featurizer, pool.texts, hp["chunk_chars"])
+    oof = kinds.cross_validate_kinds(feats, pool, n_folds, seed, hp)
+    calibration = kinds.calibrate_kinds(oof, pool)
+    g = pool.source == "germeval2018"
+    probabilities = np.column_stack([_platt_predict(oof[g, k], calibration[kind])
+                                     for k, kind in enumerate(TOXIC_KINDS)])
+    fine_pred = kinds.fine_grained_prediction(toxic_oof[0], toxic_oof[1], probabilities)
+    cv = {"folds": n_folds, "shuffle_seed": seed, "per_kind": kinds.kind_metrics(oof, pool, calibration),
+          "germeval2018_fine_macro_f1": round(germeval_macro_f1(g_fine, fine_pred), 4),
+          "germeval2018_fine_mean_of_class_f1": round(float(f1_score(g_fine, fine_pred, average="macro")), 4),
+          "germeval2018_fine_accuracy": round(float(accuracy_score(g_fine, fine_pred)), 4),
+          "germeval2018_fine_f1_per_class": {label: round(float(v), 4) for label, v in zip(
+              kinds.FINE_LABELS, f1_score(g_fine, fine_pred, labels=list(kinds.FINE_LABELS), average=None))}}
+    coef, bias = kinds.fit_kinds(feats, pool, hp)
+    weights = coef.astype(np.float32)
+    rows = np.flatnonzero(np.any(weights != 0, axis=1)).astype(np.int32)
+    block = {
+        "heads": list(TOXIC_KINDS),
+        "calibration": calibration,
+        "chunk_chars": hp["chunk_chars"],
+        "hyperparameters": hp,
+        "cv": cv,
+        "training_data": {
+            "germeval2018": "fine labels INSULT, ABUSE, PROFANITY of the same file (CC BY 4.0)",
+            "threats": {"file": pathlib.Path(threats_path).name, "rows": len(threats.labels),
+                        "threats": int(threats.labels.sum()), "sha256": _sha256(threats_path),
+                        "licence": "CC BY 4.0 (stormwatch project)"},
+            "germeval2018_threats": None if g_threat is None else {
+                "file": pathlib.Path(germeval_threats_path).name, "offensive_tweets": int((g_fine != "OTHER").sum()),
+                "threats": int(g_threat.sum()), "sha256": _sha256(germeval_threats_path),
+                "licence": "CC BY 4.0 (stormwatch project; labels of GermEval 2018 tweets by line number)"},
+        },
+        "stored_weight_rows": int(len(rows)),
+    }
+    return block, {"rows": rows, "values": weights[rows], "bias": bias.astype(np.float32)}
 
 
 # Where each task's head lives in the stored weight matrix (columns in HEADS order) and its regularisation.
@@ -708,12 +787,19 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
         "transfer": {"base_columns": [HEADS[c] for c in hp.get("transfer_columns", TASK_TRANSFER_COLUMNS[task])],
                      "weights": [round(float(a), 6) for a in alpha]} if view.offset is not None else None,
         "seed": seed,
+        "trained_with": trained_with(),
         "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
     }
     info["stored_weight_rows"] = len(rows)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _write_npz(out / "weights.npz", {"rows": rows, "values": weights[rows], "bias": bias})
+    # The kind heads are not retrained by a task; they come with the base model, unchanged.
+    if "toxic_kinds" in info:
+        if (base / "kinds.npz").resolve() != (out / "kinds.npz").resolve():
+            shutil.copyfile(base / "kinds.npz", out / "kinds.npz")
+    else:
+        (out / "kinds.npz").unlink(missing_ok=True)
     (out / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
     return metrics

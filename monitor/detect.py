@@ -36,6 +36,16 @@ def _short(text: str) -> str:
     return text if len(text) <= SAMPLE_CHARS else text[: SAMPLE_CHARS - 1].rstrip() + "…"
 
 
+# A post counts as a likely threat from this calibrated probability on. Counted, not summed: over a large calm
+# window, a sum of small probabilities would announce threats that no single post makes.
+THREAT_PROBABILITY = 0.5
+
+
+def count_threats(mentions: list[Mention]) -> int:
+    """Posts in the window that likely threaten or call for violence (distinct texts: a copied threat counts once)."""
+    return len({m.text_hash or id(m) for m in mentions if m.threat >= THREAT_PROBABILITY})
+
+
 def pick_samples(mentions: list[Mention], kind: str, k: int = 3) -> list[Sample]:
     """The k mentions that show the kind best, distinct texts only; authors are never part of a sample."""
     if kind == "question_surge":
@@ -43,7 +53,8 @@ def pick_samples(mentions: list[Mention], kind: str, k: int = 3) -> list[Sample]
     elif kind == "candystorm":
         key = lambda m: m.positive  # noqa: E731
     else:
-        key = lambda m: m.negative + m.toxic  # noqa: E731
+        # a likely threat comes first: it is what the on-call person has to read and judge
+        key = lambda m: m.negative + m.toxic + m.threat  # noqa: E731
     chosen: list[Sample] = []
     seen: set[int] = set()
     for mention in sorted((m for m in mentions if m.text), key=key, reverse=True):
@@ -103,12 +114,17 @@ class StormDetection:
         return epoch + offset
 
     @staticmethod
-    def _explained(state, reading) -> tuple[list[str], list[Sample], Explanation]:
-        """Top terms, sample mentions and the explanation of a stormy reading, from the window's mentions."""
+    def _explained(state, reading) -> tuple[list[str], list[Sample], Explanation, dict[str, float]]:
+        """Top terms, sample mentions, the explanation of a stormy reading and its signals, from the window's
+        mentions: the signals gain the number of posts that likely threaten someone, when there are any."""
         window = [m for mentions in state.recent for m in mentions]
         top_terms = state.terms.top_terms([m.text for m in window], k=5)
         samples = pick_samples(window, reading.kind)
-        return top_terms, samples, Explanation(list(state.scorer.explain(reading)))
+        signals = reading.signals
+        threats = count_threats(window)
+        if threats:
+            signals = {**signals, "threats": float(threats)}
+        return top_terms, samples, Explanation(list(state.scorer.explain(reading))), signals
 
     def assess(self, closed: ClosedBucket) -> StormAssessment:
         bucket = closed.bucket
@@ -122,8 +138,8 @@ class StormDetection:
                                        reading.reason)
             # a quiet bucket inside a stormy window keeps the window's level; its alert text needs the
             # window's terms and voices just the same
-            top_terms, samples, explanation = self._explained(state, reading)
-            return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, reading.signals,
+            top_terms, samples, explanation, signals = self._explained(state, reading)
+            return StormAssessment(bucket.scope, bucket.end, reading.level, reading.kind, signals,
                                    reading.reason, top_terms=top_terms, samples=samples, explanation=explanation)
         x = {
             "t": self._local_epoch(bucket.start),
@@ -142,8 +158,9 @@ class StormDetection:
         top_terms: list[str] = []
         samples: list[Sample] = []
         explanation = None
+        signals = reading.signals
         if reading.level >= 2:
-            top_terms, samples, explanation = self._explained(state, reading)
+            top_terms, samples, explanation, signals = self._explained(state, reading)
         elif closed.mentions:
             state.terms.learn(m.text for m in closed.mentions)
         state.scorer.learn_one(x, reading)
@@ -152,7 +169,7 @@ class StormDetection:
             at=bucket.end,
             level=reading.level,
             kind=reading.kind,
-            signals=reading.signals,
+            signals=signals,
             reason=reading.reason,
             top_terms=top_terms,
             samples=samples,

@@ -42,6 +42,8 @@ class Mention:
     positive: float = 0.0
     toxic: float = 0.0
     question: float = 0.0
+    # P(the text threatens or calls for violence) from the model's kind heads; 0 with a model without them.
+    threat: float = 0.0
 
     @property
     def key(self) -> tuple[str, str]:

@@ -77,9 +77,11 @@ class Enricher:
         positive = scores.positive.tolist()
         toxic = scores.toxic.tolist()
         question = scores.question.tolist()
+        threat = scores.kinds["threat"].tolist() if scores.kinds is not None else [0.0] * len(mentions)
         for i, mention in enumerate(mentions):
             mention.negative = negative[i]
             mention.neutral = neutral[i]
             mention.positive = positive[i]
             mention.toxic = toxic[i]
             mention.question = question[i]
+            mention.threat = threat[i]

@@ -46,23 +46,33 @@ def train_command(task: str, data: str, fmt: str, out: str, base: str | None = N
 
 
 def default_model_command(out: str, germeval2018: str | None, corpus: str | None, seed: int, *,
-                          stdout: IO[str] | None = None, stderr: IO[str] | None = None) -> int:
-    """Rebuild the shipped model (all heads, GermEval 2018 + the project corpus) into `out`; exit code as above."""
+                          threats: str | None = None, stdout: IO[str] | None = None,
+                          stderr: IO[str] | None = None) -> int:
+    """Rebuild the shipped model (all heads, GermEval 2018 + the project corpus) into `out`; exit code as above.
+
+    The threat labels name corpus lines, so the shipped threat file goes with the shipped corpus only: with
+    another --corpus and no --threats the model is built without the kinds of toxicity."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
     from detectors.lexicon import LexiconError
-    from detectors.training import DEFAULT_CORPUS, DEFAULT_GERMEVAL2018, train_default_model
+    from detectors.training import DEFAULT_CORPUS, DEFAULT_GERMEVAL2018, DEFAULT_THREATS, train_default_model
 
     germeval2018 = germeval2018 or str(DEFAULT_GERMEVAL2018)
+    own_corpus = corpus is not None and pathlib.Path(corpus).resolve() != DEFAULT_CORPUS.resolve()
     corpus = corpus or str(DEFAULT_CORPUS)
-    for what, path in (("--germeval2018", germeval2018), ("--corpus", corpus)):
-        if not pathlib.Path(path).is_file():
+    if threats is None and own_corpus:
+        stderr.write("stormwatch train: --corpus without --threats: building no kinds-of-toxicity heads "
+                     "(the shipped threat labels refer to lines of the shipped corpus)\n")
+    elif threats is None:
+        threats = str(DEFAULT_THREATS)
+    for what, path in (("--germeval2018", germeval2018), ("--corpus", corpus), ("--threats", threats)):
+        if path is not None and not pathlib.Path(path).is_file():
             stderr.write(f"stormwatch train: {what} {path}: no such file\n")
             return 2
     stderr.write(f"stormwatch train: rebuilding the default model from {germeval2018} and {corpus} "
                  f"(seed {seed}, 5-fold CV, about a minute) ...\n")
     try:
-        metrics = train_default_model(out, germeval2018, corpus, seed)
+        metrics = train_default_model(out, germeval2018, corpus, seed, threats_path=threats)
     except (ValueError, LexiconError) as exc:  # malformed training files name file and line
         stderr.write(f"stormwatch train: {exc}\n")
         return 2
@@ -87,8 +97,11 @@ def default_model_command(out: str, germeval2018: str | None, corpus: str | None
               help="With --default-model: GermEval 2018 training file (default: ../shared/data/germeval2018/...).")
 @click.option("--corpus", type=click.Path(dir_okay=False), default=None,
               help="With --default-model: the project corpus (default: detectors/data/comments_de.tsv).")
+@click.option("--threats", type=click.Path(dir_okay=False), default=None,
+              help="With --default-model: threat labels (default with the shipped corpus: "
+                   "detectors/data/threats_de.tsv).")
 def train(task: str | None, data: str | None, fmt: str | None, out: str, base: str | None, seed: int,
-          default_model: bool, germeval2018: str | None, corpus: str | None) -> None:
+          default_model: bool, germeval2018: str | None, corpus: str | None, threats: str | None) -> None:
     """Train one head (polarity, toxicity or question) on your own labelled data.
 
     The result is a complete model directory: the other heads come unchanged from --base.
@@ -103,7 +116,7 @@ def train(task: str | None, data: str | None, fmt: str | None, out: str, base: s
         if task or data or fmt or base:
             raise click.UsageError("--default-model trains every head from fixed data: leave out --task, --data, "
                                    "--format and --base")
-        sys.exit(default_model_command(out, germeval2018, corpus, seed))
+        sys.exit(default_model_command(out, germeval2018, corpus, seed, threats=threats))
     missing = [name for name, value in (("--task", task), ("--data", data), ("--format", fmt)) if value is None]
     if missing:
         raise click.UsageError(f"missing {', '.join(missing)} (or use --default-model)")

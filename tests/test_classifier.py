@@ -81,7 +81,7 @@ def test_predict_shapes_probabilities_and_labels(clf):
     np.testing.assert_allclose(total, 1.0, atol=1e-5)
     assert set(scores.sentiment()) <= {"negative", "neutral", "positive"}
     row = scores.row(0)
-    assert set(row) == {"sentiment", "scores", "toxic", "question"}
+    assert set(row) == {"sentiment", "scores", "toxic", "question", "toxic_kinds"}
     assert row["sentiment"] == scores.sentiment()[0]
     assert all(isinstance(v, float) for v in row["scores"].values())
     json.dumps(row)
@@ -198,8 +198,9 @@ def test_training_round_trip_on_tiny_data(tmp_path):
     small = {"scheme": "stormwatch-hash-v1", "max_chars": 2000,
              "word": {"n_features": 2**12, "ngram_range": [1, 2], "weight": 1.0},
              "char": {"n_features": 2**12, "ngram_range": [3, 5], "weight": 1.0}}
-    metrics = train_default_model(tmp_path / "m1", germeval, corpus, seed=3, n_folds=2, features=small)
-    train_default_model(tmp_path / "m2", germeval, corpus, seed=3, n_folds=2, features=small)
+    metrics = train_default_model(tmp_path / "m1", germeval, corpus, seed=3, n_folds=2, features=small,
+                                  threats_path=None)
+    train_default_model(tmp_path / "m2", germeval, corpus, seed=3, n_folds=2, features=small, threats_path=None)
     assert 0.0 <= metrics["polarity_macro_f1"] <= 1.0
     assert (tmp_path / "m1" / "weights.npz").read_bytes() == (tmp_path / "m2" / "weights.npz").read_bytes()
     assert (tmp_path / "m1" / "model.json").read_bytes() == (tmp_path / "m2" / "model.json").read_bytes()
@@ -208,6 +209,8 @@ def test_training_round_trip_on_tiny_data(tmp_path):
     assert len(scores) == 3
     assert model.info["features"]["word"]["n_features"] == 2**12
     assert model.info["training_data"]["corpus"]["rows"] == len(TINY_CORPUS)
+    import sklearn
+    assert model.info["trained_with"]["scikit-learn"] == sklearn.__version__
 
 
 def test_malformed_corpus_row_is_reported(tmp_path):
@@ -341,7 +344,7 @@ def test_short_texts_unaffected_by_a_long_neighbour(clf):
 def test_model_without_chunking_settings_scores_whole_texts(clf, tmp_path):
     import shutil
 
-    for name in ("model.json", "weights.npz"):
+    for name in ("model.json", "weights.npz", "kinds.npz"):
         shutil.copy(default_model_dir() / name, tmp_path / name)
     info = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
     info.pop("inference")

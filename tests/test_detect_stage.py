@@ -46,3 +46,35 @@ def test_a_quiet_bucket_inside_a_storm_keeps_the_explanation_and_voices() -> Non
     # quotes live once, in the assessment's samples, where retention erases them; the explanation keeps none
     explained = json.dumps(stormy[0].explanation.to_json(), ensure_ascii=False)
     assert stormy[0].samples and not any(sample.text in explained for sample in stormy[0].samples)
+
+
+def test_a_stormy_window_counts_the_posts_that_likely_threaten_once_per_text() -> None:
+    detection = StormDetection(load_settings(ROOT / "config" / "demo.yaml"))
+    rng = random.Random(5)
+    t = T0
+    for _ in range(3 * 288):
+        n = poisson(rng, 2.0)
+        detection.assess(_closed(t, ["Wann ist das Bürgeramt offen?"] * n, 0.25))
+        t += STEP
+    closed = _closed(t, [f"Das Fällen der Platanen ist ein Skandal, Nummer {i}!" for i in range(40)], 0.9)
+    for i, mention in enumerate(closed.mentions):
+        mention.text_hash = i + 1
+        mention.threat = 0.9 if i < 3 else 0.2  # three posts the classifier reads as threats, the rest not
+    closed.mentions[3].threat, closed.mentions[3].text_hash = 0.8, closed.mentions[0].text_hash  # a copy of one
+    stormy = detection.assess(closed)
+    assert stormy.level >= 2
+    assert stormy.signals["threats"] == 3.0
+    calm = StormDetection(load_settings(ROOT / "config" / "demo.yaml"))
+    quiet = calm.assess(_closed(T0, ["Wann ist das Bürgeramt offen?"], 0.1))
+    assert "threats" not in quiet.signals
+
+
+def test_a_likely_threat_is_the_first_voice_of_a_storm() -> None:
+    from monitor.detect import pick_samples
+
+    at = T0
+    mentions = [Mention(platform="facebook", external_id=str(i), created_at=at, text=text, scope="stadt",
+                        negative=0.9, neutral=0.1, toxic=0.6, text_hash=i + 1)
+                for i, text in enumerate(["Ihr seid unfähig!", "Wir stehen bald vor eurer Tür.", "Eine Schande!"])]
+    mentions[1].toxic, mentions[1].threat = 0.4, 0.95  # a threat without insulting words
+    assert pick_samples(mentions, "shitstorm")[0].text == "Wir stehen bald vor eurer Tür."

@@ -103,3 +103,13 @@ def test_an_adapted_model_of_another_base_model_is_refused(base: TextClassifier,
         enricher = Enricher(other, state)
     assert not enricher.adapted and "another base model" in caplog.text
 
+
+
+def test_mentions_carry_the_threat_probability_of_a_model_with_kind_heads(base: TextClassifier) -> None:
+    enricher = Enricher(base)
+    threat = _mention("Wenn ihr das Freibad schließt, zünde ich dem Bürgermeister die Garage an.")
+    calm = _mention(TEXT)
+    enricher.enrich([threat, calm])
+    assert threat.threat > 0.5 > calm.threat
+    scores = base.predict([threat.text, TEXT])
+    assert threat.threat == pytest.approx(float(scores.kinds["threat"][0]))

@@ -560,3 +560,23 @@ def test_an_out_of_range_generator_state_is_a_model_error(base, tmp_path) -> Non
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     with pytest.raises(ModelError, match="invalid adapted model"):
         AdaptiveClassifier.load(base, tmp_path)
+
+
+def test_a_weights_file_edited_to_nan_with_a_matching_checksum_is_refused(base, tmp_path) -> None:
+    import hashlib
+
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=8)
+    for text, label in STREAM[:6]:
+        model.learn_one(text, polarity=label)
+    model.save(tmp_path)
+    with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as data:
+        arrays = {k: data[k].copy() for k in data.files}
+    float_name = next(k for k, v in sorted(arrays.items()) if v.dtype.kind == "f" and v.size)
+    arrays[float_name].flat[0] = np.nan
+    with open(tmp_path / WEIGHTS_FILE, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    state["weights_sha256"] = hashlib.sha256((tmp_path / WEIGHTS_FILE).read_bytes()).hexdigest()
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    with pytest.raises(ModelError, match=f"NaN or infinite values in .*{float_name}"):
+        AdaptiveClassifier.load(base, tmp_path)

@@ -112,6 +112,9 @@ def test_question_surge_in_summer_time_and_missing_playbook():
         ({"negative_share": 0.5}, "50 % negativ"),
         ({"question_share": 0.61, "platforms": 1.0}, "61 % Fragen; auf 1 Plattform"),
         ({"positive_share": 0.7, "new_author_share": 0.456}, "70 % positiv; 46 % neue Absender"),
+        ({"toxic_share": 0.3, "threats": 1.0}, "30 % beleidigend/bedrohlich; 1 Beitrag mit möglicher Drohung – prüfen"),
+        ({"toxic_share": 0.3, "threats": 4.0}, "30 % beleidigend/bedrohlich; 4 Beiträge mit möglicher Drohung – prüfen"),
+        ({"toxic_share": 0.3, "threats": 0.0}, "30 % beleidigend/bedrohlich"),
     ],
 )
 def test_only_present_signals_are_explained(signals, expected):
@@ -316,3 +319,8 @@ def test_failing_record_store_does_not_stop_delivery():
         sender = Notifier(config, PLAYBOOKS, record=broken_store, zone=BERLIN, clock=lambda: NOW, environ={})
         records = sender.deliver(make_event())
     assert [r.success for r in records] == [True, True] and len(webhook.posts) == 2
+
+
+def test_threats_are_explained_in_english_too():
+    assert explain_signals({"toxic_share": 0.3, "threats": 2.0}, "en") == (
+        "30% insulting/threatening; 2 posts with a possible threat – check them")

@@ -130,6 +130,8 @@ def test_train_then_classify_with_the_new_model(tmp_path):
         np.testing.assert_array_equal(getattr(new, head), getattr(old, head))
     assert not np.array_equal(new.question, old.question)
     assert trained.info["trained_heads"]["question"]["data"]["rows"] == 10
+    assert set(trained.info["trained_heads"]["question"]["trained_with"]) == {"python", "blas", "numpy",
+                                                                              "scipy", "scikit-learn"}
 
     stdout, stderr = io.StringIO(), io.StringIO()
     code = classify_stream(io.StringIO("\n".join(texts) + "\n"), stdout, stderr, model_dir=str(tmp_path / "model"),
@@ -227,11 +229,17 @@ def test_stormwatch_train_default_model_rebuilds_the_shipped_model(tmp_path):
     shipped, rebuilt = TextClassifier.load(), TextClassifier.load(tmp_path / "rebuilt")
     for key in ("version", "features", "hyperparameters", "training_data", "inference", "seed"):
         assert rebuilt.info[key] == shipped.info[key], key
+    for key in ("heads", "hyperparameters", "training_data", "chunk_chars"):
+        assert rebuilt.info["toxic_kinds"][key] == shipped.info["toxic_kinds"][key], key
     texts = load_corpus(DEFAULT_CORPUS)["texts"][::7]
     a, b = shipped.predict(texts), rebuilt.predict(texts)
     for head in ("negative", "neutral", "positive", "toxic", "question"):
-        # float32 weights: equal up to rounding even if a library version differs in the last bits
-        np.testing.assert_allclose(getattr(b, head), getattr(a, head), atol=1e-4, err_msg=head)
+        # lbfgs stops at its tolerance, so other BLAS kernels (same library versions, another CPU) or a newer
+        # scipy land a little elsewhere: the same versions on another machine moved toxic probabilities by up to
+        # 5e-4 (model.json's trained_with says what to compare); a change of data or code moves them 1e-2 and more.
+        np.testing.assert_allclose(getattr(b, head), getattr(a, head), atol=2e-3, err_msg=head)
+    for kind in a.kinds:
+        np.testing.assert_allclose(b.kinds[kind], a.kinds[kind], atol=2e-3, err_msg=kind)
 
 
 def test_train_scores_long_texts_as_classify_does():

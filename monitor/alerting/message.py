@@ -85,6 +85,7 @@ LABELS: dict[str, dict[str, str]] = {
         "negative": "{share} negativ",
         "usual": "üblich {share}",
         "toxic": "{share} beleidigend/bedrohlich",
+        "threats": ("1 Beitrag mit möglicher Drohung – prüfen", "{n} Beiträge mit möglicher Drohung – prüfen"),
         "questions": "{share} Fragen",
         "positive": "{share} positiv",
         "new_authors": "{share} neue Absender",
@@ -113,6 +114,7 @@ LABELS: dict[str, dict[str, str]] = {
         "negative": "{share} negative",
         "usual": "usual {share}",
         "toxic": "{share} insulting/threatening",
+        "threats": ("1 post with a possible threat – check it", "{n} posts with a possible threat – check them"),
         "questions": "{share} questions",
         "positive": "{share} positive",
         "new_authors": "{share} new authors",
@@ -290,6 +292,9 @@ def explain_signals(signals: Mapping[str, float], language: str = "de") -> str:
                        ("new_author_share", "new_authors")):
         if key in signals:
             parts.append(t[label].format(share=format_share(signals[key], lang)))
+        if key == "toxic_share" and signals.get("threats"):
+            n = int(signals["threats"])
+            parts.append(t["threats"][0] if n == 1 else t["threats"][1].format(n=n))
     if "platforms" in signals:
         n = int(signals["platforms"])
         parts.append(t["platform"] if n == 1 else t["platforms"].format(n=n))
