@@ -7,7 +7,8 @@ threats by construction, so every flag there is a false alarm. The toxic pool mi
 its texts threaten was decided by hand (THREATS_IN_TOXIC_POOL, session 8, by the definition in
 detectors/toxic_kinds.py) before any model saw them. This is a development check, not an evaluation: the second
 round of look-alike texts in detectors/data/threats_de.tsv was written for the kinds of false alarm this script
-showed (the texts themselves were not copied).
+showed (the texts themselves were not copied). benchmarks/threat_heldout.py measures on texts no round was
+trained on.
 """
 from __future__ import annotations
 

@@ -51,6 +51,23 @@ def test_fresh_examples_are_not_training_texts():
     assert not {t.lower() for t in THREATS + INSULTS + NOT_THREATS + CALM} & known
 
 
+HELDOUT = pathlib.Path(__file__).resolve().parent.parent / "benchmarks" / "data" / "threats_heldout_de.tsv"
+
+
+def test_heldout_threat_texts_are_never_trained_on_and_rank_above_harmless_ones(clf):
+    """benchmarks/threat_heldout.py measures on this file; it only means something while no text is trained on."""
+    from sklearn.metrics import roc_auc_score
+
+    corpus = load_corpus(DEFAULT_CORPUS)["texts"]
+    heldout = toxic_kinds.load_threats(HELDOUT, corpus_texts=[])
+    trained = {t.strip().lower() for t in toxic_kinds.load_threats(toxic_kinds.DEFAULT_THREATS, corpus).texts}
+    trained |= {t.strip().lower() for t in corpus}
+    assert not {t.strip().lower() for t in heldout.texts} & trained
+    assert heldout.labels.sum() >= 30 and (1 - heldout.labels).sum() >= 80
+    # Measured 0.87 to 0.89 across the three rounds of threat data; below 0.8 the head has lost what it knew.
+    assert roc_auc_score(heldout.labels, clf.predict(heldout.texts).kinds["threat"]) > 0.8
+
+
 def test_threat_file_labels_every_toxic_corpus_comment_once():
     corpus = load_corpus(DEFAULT_CORPUS)
     threats = toxic_kinds.load_threats(toxic_kinds.DEFAULT_THREATS, corpus["texts"])
