@@ -29,6 +29,10 @@ class Metrics:
             "rejected", "Inputs rejected by normalisation", ["source"],
             namespace=NAMESPACE, subsystem="ingest", registry=registry,
         )
+        self.possible_threats = Counter(
+            "possible_threats", "Mentions the classifier's threat head scores as a likely threat (P >= 0.5)",
+            ["scope"], namespace=NAMESPACE, subsystem="classify", registry=registry,
+        )
         self.alert_events = Counter(
             "events", "Alert events (opened, updated, escalated, resolved)", ["scope", "kind", "event"],
             namespace=NAMESPACE, subsystem="alert", registry=registry,
@@ -53,6 +57,11 @@ class Metrics:
     def observe_mentions(self, scope: str, platform: str, n: int) -> None:
         if n > 0:
             self.mentions.labels(scope=scope, platform=platform).inc(n)
+
+    def observe_possible_threats(self, scope: str, n: int) -> None:
+        # Counted even when no storm is open: one threat in a calm week is what the on-call person must see.
+        if n > 0:
+            self.possible_threats.labels(scope=scope).inc(n)
 
     def observe_rejected(self, source: str, n: int = 1) -> None:
         if n > 0:

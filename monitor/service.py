@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from monitor.adapted import apply_retention, rebuild_if_outdated
 from monitor.collectors import RawRecord, read_records
 from monitor.config import FileReplayCollector, Settings
+from monitor.detect import THREAT_PROBABILITY
 from monitor.pipeline import Pipeline, build_pipeline
 from monitor.playbooks import load_playbooks
 from monitor.storage import Store
@@ -157,10 +158,15 @@ def build_service(settings: Settings, *, registry: CollectorRegistry | None = No
 
     def on_mentions(mentions) -> None:
         counts: dict[tuple[str, str], int] = {}
+        threats: dict[str, int] = {}
         for m in mentions:
             counts[(m.scope, m.platform)] = counts.get((m.scope, m.platform), 0) + 1
+            if m.threat >= THREAT_PROBABILITY:
+                threats[m.scope] = threats.get(m.scope, 0) + 1
         for (scope, platform), n in counts.items():
             metrics.observe_mentions(scope, platform, n)
+        for scope, n in threats.items():
+            metrics.observe_possible_threats(scope, n)
 
     relearned = rebuild_if_outdated(settings, store, clock())
     if relearned is not None:

@@ -90,6 +90,10 @@ def test_prometheus_scrapes_the_exporter_loads_the_rules_and_evaluates_every_pan
             answer = _query(url, target["expr"])
             assert answer["status"] == "success", (panel["title"], answer)
     assert _query(url, "max by (scope) (stormwatch_storm_level)")["data"]["result"]  # the level panel has data
+    # the threat panel's series: the demo's hate-speech storm holds threats
+    threats = _wait_until(lambda: _query(url, "stormwatch_classify_possible_threats_total")["data"]["result"], 30,
+                          "possible threats in Prometheus")
+    assert "stadt-birkenfelde" in {series["metric"]["scope"] for series in threats}
     rules = _wait_until(lambda: _evaluated_rules(url), 30, "every rule evaluated")
     shipped = {r["alert"] for g in yaml.safe_load(RULES.read_text(encoding="utf-8"))["groups"] for r in g["rules"]}
     assert {r["name"] for r in rules} == shipped

@@ -1,6 +1,7 @@
 """`stormwatch run` as a user runs it: a real process replays a stream, notifies a local webhook, serves pages."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +78,9 @@ def test_service_replays_alerts_and_serves_pages(service):
     )
     assert "stormwatch_alert_events_total" in metrics
     assert 'stormwatch_alert_notifications_total{outcome="success",target="lagedienst"}' in metrics
+    # the demo's hate-speech storm holds threats ("Wir wissen, wo ihr wohnt."); the calm accounts hold none
+    threats = dict(re.findall(r'^stormwatch_classify_possible_threats_total\{scope="([^"]+)"\} (\S+)$', metrics, re.M))
+    assert float(threats.get("stadt-birkenfelde", 0)) >= 5, threats
 
     overview = httpx.get(base + "/", timeout=5)
     assert overview.status_code == 200 and "stadt-birkenfelde" in overview.text

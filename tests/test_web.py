@@ -229,6 +229,8 @@ def test_metrics_methods(registry):
     metrics.observe_notification(NotificationRecord("a-1", "opened", "team", "json://x/***", at, False, 3, "r", "e"))
     metrics.set_bucket(Bucket("stadt", at, at, count=17))
     metrics.set_lag(-2.0)
+    metrics.observe_possible_threats("stadt", 2)
+    metrics.observe_possible_threats("stadt", 0)
 
     def value(name: str, **labels: str) -> float | None:
         return registry.get_sample_value(name, labels)
@@ -240,6 +242,7 @@ def test_metrics_methods(registry):
     assert value("stormwatch_storm_level", scope="stadt") == 4
     assert value("stormwatch_aggregate_bucket_mentions", scope="stadt") == 17
     assert value("stormwatch_pipeline_lag_seconds") == 0
+    assert value("stormwatch_classify_possible_threats_total", scope="stadt") == 2
 
 
 def test_two_metrics_instances_do_not_collide():
