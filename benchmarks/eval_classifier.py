@@ -52,12 +52,15 @@ def shipped_oof(corpus_path: pathlib.Path, folds: int, seed: int):
 
 
 def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[str, Any]:
-    """The shipped toxicity head's exact pipeline (GermEval 2018 + project corpus, same CV as train_default_model)."""
+    """The shipped P(toxic)'s exact pipeline (GermEval 2018 + project corpus, same CV as train_default_model:
+    toxicity head, and since 0.5.1 the threat head's term), labels at P > 0.5."""
     oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
-    platt = training.fit_platt(np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
-                               np.concatenate([yg, corpus["toxic"]]))
-    predicted = training.predict_task("toxicity", oof["toxic_germeval"], platt)
-    return {"benchmark": "germeval2018_coarse", "pipeline": "shipped toxicity head (GE2018 folds + corpus)",
+    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    _, toxic, _, _ = training.toxic_and_kinds(featurizer, oof, corpus, yg, GE2018, training.DEFAULT_THREATS,
+                                              training.kinds.DEFAULT_GERMEVAL_THREATS, seed, folds)
+    predicted = (toxic["germeval"] > 0.5).astype(np.int64)
+    return {"benchmark": "germeval2018_coarse",
+            "pipeline": "shipped P(toxic): toxicity head + threat term (GE2018 folds + corpus)",
             "protocol": f"{folds}-fold CV, seed {seed}", "n": len(yg), "corpus_rows": len(corpus["texts"]),
             "corpus_sha256": corpus_sha, **_binary_result(yg, predicted)}
 
@@ -283,11 +286,9 @@ def eval_toxic_kinds(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[s
     """The shipped kind heads' exact pipeline (train_default_model): GermEval 2018 fine-grained task (OTHER, INSULT,
     ABUSE, PROFANITY; the toxicity head decides whether, the kind heads which) and per-kind AUC by data source."""
     oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
-    calibration = training.calibrate_task("toxicity", np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),
-                                          np.concatenate([yg, corpus["toxic"]]))
     featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
-    toxic = (training._platt_predict(oof["toxic_germeval"], calibration), calibration["threshold"])
-    block, _ = training.train_toxic_kinds(featurizer, GE2018, corpus, training.DEFAULT_THREATS, seed, folds, toxic)
+    _, _, block, _ = training.toxic_and_kinds(featurizer, oof, corpus, yg, GE2018, training.DEFAULT_THREATS,
+                                              training.kinds.DEFAULT_GERMEVAL_THREATS, seed, folds)
     cv = block["cv"]
     _, fine = training.kinds.load_germeval2018_fine(GE2018)
     majority = np.full(len(fine), "OTHER")

@@ -159,6 +159,12 @@ class TextClassifier:
         self._temperature = float(calibration["polarity_temperature"])
         self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
         self._toxic_threshold = float(calibration["toxic"].get("threshold", 0.5))
+        # Since model 0.5.1 a likely threat raises P(toxic): toxic_logit adds threat_weight * max(0, calibrated threat
+        # logit), fitted with a and b on the training CV (training.fit_toxic_with_threat). The toxicity head alone
+        # missed threats without insulting words, so a wave of them hardly moved the toxic share.
+        self._threat_weight = float(calibration["toxic"].get("threat_weight", 0.0))
+        if not np.isfinite(self._threat_weight) or self._threat_weight < 0:
+            raise ValueError(f"calibration.toxic.threat_weight must be a finite number >= 0, not {self._threat_weight}")
         # Models written before chunked scoring have no "inference" block and score whole texts.
         inference = info.get("inference", {})
         # chunk_chars: per column in HEADS order, the length above which a text is scored in chunks (0: never).
@@ -178,6 +184,8 @@ class TextClassifier:
             bias = np.concatenate([bias, kinds[1]])
             chunk_chars += [int(block["chunk_chars"])] * len(TOXIC_KINDS)
             combine += ("max",) * len(TOXIC_KINDS)
+        elif self._threat_weight:
+            raise ValueError("calibration.toxic.threat_weight needs the kind heads (kinds.npz and toxic_kinds)")
         n_word = int(info["features"]["word"]["n_features"])
         self._w_word = np.ascontiguousarray(weights[:n_word])
         self._w_char = np.ascontiguousarray(weights[n_word:])
@@ -238,6 +246,21 @@ class TextClassifier:
         xw, xc = self._featurizer.transform_parts(texts)
         return (xw @ self._w_word) + (xc @ self._w_char) + self._bias
 
+    def calibrated_logits(self, z_all: np.ndarray) -> np.ndarray:
+        """From all_logits to calibrated logits (n, 5) in HEADS order: polarity divided by the temperature (softmax
+        gives the probabilities), toxic and question through their calibration (sigmoid gives them)."""
+        z_all = np.asarray(z_all, dtype=np.float64)
+        out = np.empty((len(z_all), len(HEADS)))
+        out[:, :3] = z_all[:, :3] / self._temperature
+        for col, head in ((3, "toxic"), (4, "question")):
+            a, b = self._platt[head]
+            out[:, col] = a * z_all[:, col] + b
+        if self._threat_weight:
+            a, b = self._kind_platt[TOXIC_KINDS.index("threat")]
+            threat_logit = a * z_all[:, len(HEADS) + TOXIC_KINDS.index("threat")] + b
+            out[:, 3] += self._threat_weight * np.maximum(threat_logit, 0.0)
+        return out
+
     def kind_probabilities(self, kind_logits: np.ndarray) -> dict[str, np.ndarray] | None:
         """Calibrated kind probabilities from the TOXIC_KINDS columns of all_logits (None without kind heads)."""
         if not self._kind_platt:
@@ -248,14 +271,12 @@ class TextClassifier:
     def predict(self, texts: Sequence[str]) -> TextScores:
         """Scores a batch; '' is allowed, None or other non-strings raise TypeError."""
         z = self.all_logits(texts)
-        polarity = softmax(z[:, :3] / self._temperature).astype(np.float32)
-        binary = {}
-        for col, head in ((3, "toxic"), (4, "question")):
-            a, b = self._platt[head]
-            binary[head] = sigmoid(a * z[:, col] + b).astype(np.float32)
+        calibrated = self.calibrated_logits(z)
+        polarity = softmax(calibrated[:, :3]).astype(np.float32)
+        toxic, question = (sigmoid(calibrated[:, col]).astype(np.float32) for col in (3, 4))
         return TextScores(
             negative=polarity[:, 0], neutral=polarity[:, 1], positive=polarity[:, 2],
-            toxic=binary["toxic"], question=binary["question"], toxic_threshold=self._toxic_threshold,
+            toxic=toxic, question=question, toxic_threshold=self._toxic_threshold,
             kinds=self.kind_probabilities(z[:, len(HEADS):]),
         )
 

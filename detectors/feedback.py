@@ -344,9 +344,6 @@ class AdaptiveClassifier:
         # the key of the featurised corpus in _background's cache; computed once, the gate steps look it up often
         self._features_key = json.dumps(base.info["features"], sort_keys=True)
         self._n_word = int(base.info["features"]["word"]["n_features"])
-        calibration = base.info["calibration"]
-        self._temperature = float(calibration["polarity_temperature"])
-        self._platt = {h: (float(calibration[h]["a"]), float(calibration[h]["b"])) for h in ("toxic", "question")}
         self.reset()
 
     def hyperparameters(self) -> dict:
@@ -428,13 +425,7 @@ class AdaptiveClassifier:
         """The base heads' calibrated logits, and the base model's raw kind-of-toxicity logits (no corrections
         reach those heads; they pass through unchanged)."""
         z_all = np.asarray(self.base.all_logits(texts), dtype=np.float64)
-        z = z_all[:, :len(HEADS)]
-        out = np.empty_like(z)
-        out[:, :3] = z[:, :3] / self._temperature
-        for col, head in ((3, "toxic"), (4, "question")):
-            a, b = self._platt[head]
-            out[:, col] = a * z[:, col] + b
-        return out, z_all[:, len(HEADS):]
+        return self.base.calibrated_logits(z_all), z_all[:, len(HEADS):]
 
     def _experts(self, texts: Sequence[str]):
         """Logits of (a) base + familiarity * residual and (b) the scratch learner, the familiarity per text (None

@@ -30,7 +30,7 @@ from detectors.corpus import DEFAULT_CORPUS, load_corpus
 from detectors.reliability import calibration_report, cross_fitted
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
-MODEL_VERSION = "0.5.0"
+MODEL_VERSION = "0.5.1"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_THREATS = kinds.DEFAULT_THREATS
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
@@ -314,11 +314,12 @@ def germeval_macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(2 * p * r / (p + r)) if p + r else 0.0
 
 
-def cv_metrics(oof, corpus, yg, calibration) -> dict[str, Any]:
+def cv_metrics(oof, corpus, yg, calibration, toxic: dict[str, np.ndarray]) -> dict[str, Any]:
+    """toxic: the out-of-fold P(toxic) as the model computes it ("germeval", "corpus"; toxic_and_kinds)."""
     pol_pred = oof["polarity"].argmax(axis=1)
     q_pred = (_platt_predict(oof["question"], calibration["question"]) > 0.5).astype(int)
-    tg_pred = (_platt_predict(oof["toxic_germeval"], calibration["toxic"]) > 0.5).astype(int)
-    tc_pred = (_platt_predict(oof["toxic_corpus"], calibration["toxic"]) > 0.5).astype(int)
+    tg_pred = (toxic["germeval"] > 0.5).astype(int)
+    tc_pred = (toxic["corpus"] > 0.5).astype(int)
     r = lambda v: round(float(v), 4)  # noqa: E731
     return {
         "polarity_macro_f1": r(f1_score(corpus["polarity"], pol_pred, average="macro")),
@@ -328,7 +329,7 @@ def cv_metrics(oof, corpus, yg, calibration) -> dict[str, Any]:
         "germeval2018_coarse_macro_f1": r(germeval_macro_f1(yg, tg_pred)),
         # Threshold chosen on these same out-of-fold scores: optimistic, for information only.
         "germeval2018_coarse_macro_f1_at_threshold": r(germeval_macro_f1(
-            yg, predict_task("toxicity", oof["toxic_germeval"], calibration["toxic"]))),
+            yg, (toxic["germeval"] > calibration["toxic"]["threshold"]).astype(np.int64))),
         "germeval2018_coarse_accuracy": r(accuracy_score(yg, tg_pred)),
         "corpus_toxic_f1": r(f1_score(corpus["toxic"], tc_pred, zero_division=0)),
     }
@@ -385,17 +386,17 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     xc, xg, binary, sizes = chunked_views(featurizer, corpus["texts"], g_texts, hp)
 
     oof = cross_validate(xc, corpus, xg, yg, hp, n_folds, seed, binary)
-    toxic_oof = np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]])
-    toxic_y = np.concatenate([yg, corpus["toxic"]])
+    toxic_calibration, toxic, kind_block, kind_arrays = toxic_and_kinds(
+        featurizer, oof, corpus, yg, germeval2018_path, threats_path, germeval_threats_path, seed, n_folds)
     calibration = {
         "polarity_temperature": round(fit_temperature(oof["polarity"], corpus["polarity"]), 6),
         # Class frequencies the polarity head was trained under (for prior adaptation to a deployment).
         "polarity_train_prior": [round(float(v), 6) for v in np.bincount(corpus["polarity"], minlength=3)
                                  / len(corpus["polarity"])],
-        "toxic": calibrate_task("toxicity", toxic_oof, toxic_y),
+        "toxic": toxic_calibration,
         "question": fit_platt(oof["question"], corpus["question"]),
     }
-    metrics = cv_metrics(oof, corpus, yg, calibration)
+    metrics = cv_metrics(oof, corpus, yg, calibration, toxic)
 
     all_corpus = np.arange(len(corpus["texts"]))
     x, y, w = _polarity_data(xc, corpus, xg, yg, hp, all_corpus)
@@ -432,12 +433,9 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "kinds.npz").unlink(missing_ok=True)
-    if threats_path is not None:
-        toxic_probability = _platt_predict(oof["toxic_germeval"], calibration["toxic"])
-        info["toxic_kinds"], kind_arrays = train_toxic_kinds(
-            featurizer, germeval2018_path, corpus, threats_path, seed, n_folds,
-            (toxic_probability, calibration["toxic"]["threshold"]), germeval_threats_path)
-        metrics["germeval2018_fine_macro_f1"] = info["toxic_kinds"]["cv"]["germeval2018_fine_macro_f1"]
+    if kind_block is not None:
+        info["toxic_kinds"] = kind_block
+        metrics["germeval2018_fine_macro_f1"] = kind_block["cv"]["germeval2018_fine_macro_f1"]
         _write_npz(out / "kinds.npz", kind_arrays)
     _write_npz(out / "weights.npz", {"rows": rows, "values": values, "bias": bias})
     (out / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
@@ -445,14 +443,81 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     return metrics
 
 
-def train_toxic_kinds(featurizer: Featurizer, germeval2018_path, corpus: dict[str, Any], threats_path, seed: int,
-                      n_folds: int, toxic_oof: tuple[np.ndarray, float],
-                      germeval_threats_path=kinds.DEFAULT_GERMEVAL_THREATS) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The kind heads (detectors/toxic_kinds.py): cross-validated, calibrated, fitted. Returns model.json's
-    toxic_kinds block and the arrays of kinds.npz.
+def toxic_and_kinds(featurizer: Featurizer, oof: dict[str, np.ndarray], corpus: dict[str, Any], yg: np.ndarray,
+                    germeval2018_path, threats_path, germeval_threats_path, seed: int, n_folds: int):
+    """The toxic calibration and, with threat labels (threats_path), the kind heads.
 
-    toxic_oof: the toxicity head's out-of-fold probabilities on the GermEval 2018 tweets and its threshold, for the
-    GermEval 2018 fine-grained score (the toxicity head decides *whether*, the kind heads *which*)."""
+    Returns (calibration of "toxic", out-of-fold P(toxic) on "germeval" and "corpus" as the model computes it,
+    model.json's toxic_kinds block or None, the arrays of kinds.npz or None). With kind heads P(toxic) also takes
+    the threat head's out-of-fold logits (fit_toxic_with_threat), and the GermEval 2018 fine-grained score uses
+    that P(toxic) to decide *whether*, the kind heads *which*."""
+    scores = np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]])
+    y = np.concatenate([yg, corpus["toxic"]])
+    n_g = len(yg)
+    if threats_path is None:
+        calibration = calibrate_task("toxicity", scores, y)
+        p = _platt_predict(scores, calibration)
+        return calibration, {"germeval": p[:n_g], "corpus": p[n_g:]}, None, None
+    kind_cv = cross_validate_toxic_kinds(featurizer, germeval2018_path, corpus, threats_path, seed, n_folds,
+                                         germeval_threats_path)
+    threat_logits = np.concatenate([kind_cv.threat_logits("germeval2018"), kind_cv.threat_logits("corpus")])
+    calibration = fit_toxic_with_threat(scores, threat_logits, y)
+    p = toxic_probability(scores, calibration, threat_logits)
+    block, arrays = finish_toxic_kinds(kind_cv, (p[:n_g], calibration["threshold"]), threats_path,
+                                       germeval_threats_path, n_folds, seed)
+    return calibration, {"germeval": p[:n_g], "corpus": p[n_g:]}, block, arrays
+
+
+def fit_toxic_with_threat(scores: np.ndarray, threat_logits: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """P(toxic) = sigmoid(a * score + b + threat_weight * max(0, threat logit)), fitted on out-of-fold values, plus
+    the share-matching threshold (choose_threshold).
+
+    The term only acts where the threat head says "more likely than not" (calibrated logit > 0), so texts the
+    threat head does not flag keep a plain Platt calibration. Chosen in session 9 on the training CV against the
+    toxicity head alone, a linear term and noisy-or (benchmarks/CLASSIFIER_RESULTS.md). A negative weight (a
+    threat making a text less toxic) is not a model anyone should ship: then the weight is 0."""
+    x = np.column_stack([scores, np.maximum(threat_logits, 0.0)])
+    model = LogisticRegression(C=1e6, max_iter=1000).fit(x, y)
+    a, weight = (float(v) for v in model.coef_[0])
+    if weight <= 0.0:
+        calibration = {**fit_platt(scores, y), "threat_weight": 0.0}
+    else:
+        calibration = {"a": a, "b": float(model.intercept_[0]), "threat_weight": weight}
+    calibration["threshold"] = choose_threshold(toxic_probability(scores, calibration, threat_logits), y)
+    return calibration
+
+
+def toxic_probability(scores: np.ndarray, calibration: dict[str, float],
+                      threat_logits: np.ndarray | None = None) -> np.ndarray:
+    """P(toxic) from the toxicity head's decision values as TextClassifier computes it (calibrated_logits)."""
+    z = calibration["a"] * scores + calibration["b"]
+    if calibration.get("threat_weight"):
+        z = z + calibration["threat_weight"] * np.maximum(threat_logits, 0.0)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass(frozen=True)
+class KindCV:
+    """The kind heads' cross-validation: their data, features, out-of-fold logits and calibration."""
+
+    pool: kinds.KindPool
+    feats: kinds.KindFeatures
+    oof: np.ndarray
+    calibration: dict[str, dict[str, float]]
+    threats: kinds.ThreatData
+    g_fine: np.ndarray
+    g_threat: np.ndarray | None
+    hp: dict[str, Any]
+
+    def threat_logits(self, source: str) -> np.ndarray:
+        """Calibrated out-of-fold threat logits of one source's texts, in that source's order."""
+        k = TOXIC_KINDS.index("threat")
+        cal = self.calibration["threat"]
+        return cal["a"] * self.oof[self.pool.source == source, k] + cal["b"]
+
+
+def cross_validate_toxic_kinds(featurizer: Featurizer, germeval2018_path, corpus: dict[str, Any], threats_path,
+                               seed: int, n_folds: int, germeval_threats_path=kinds.DEFAULT_GERMEVAL_THREATS) -> KindCV:
     g_texts, g_fine = kinds.load_germeval2018_fine(germeval2018_path)
     threats = kinds.load_threats(threats_path, corpus["texts"])
     g_threat = kinds.load_germeval_threats(germeval_threats_path, g_fine) if germeval_threats_path else None
@@ -460,7 +525,17 @@ def train_toxic_kinds(featurizer: Featurizer, germeval2018_path, corpus: dict[st
     hp = dict(kinds.KIND_HYPERPARAMS)
     feats = kinds.featurize_pool(featurizer, pool.texts, hp["chunk_chars"])
     oof = kinds.cross_validate_kinds(feats, pool, n_folds, seed, hp)
-    calibration = kinds.calibrate_kinds(oof, pool)
+    return KindCV(pool, feats, oof, kinds.calibrate_kinds(oof, pool), threats, g_fine, g_threat, hp)
+
+
+def finish_toxic_kinds(kind_cv: KindCV, toxic_oof: tuple[np.ndarray, float], threats_path, germeval_threats_path,
+                       n_folds: int, seed: int) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The kind heads' metrics and final fit: model.json's toxic_kinds block and the arrays of kinds.npz.
+
+    toxic_oof: out-of-fold P(toxic) on the GermEval 2018 tweets and its threshold, for the GermEval 2018
+    fine-grained score (P(toxic) decides *whether*, the kind heads *which*)."""
+    pool, feats, oof, calibration = kind_cv.pool, kind_cv.feats, kind_cv.oof, kind_cv.calibration
+    threats, g_fine, g_threat, hp = kind_cv.threats, kind_cv.g_fine, kind_cv.g_threat, kind_cv.hp
     g = pool.source == "germeval2018"
     probabilities = np.column_stack([_platt_predict(oof[g, k], calibration[kind])
                                      for k, kind in enumerate(TOXIC_KINDS)])

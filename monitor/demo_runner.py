@@ -50,12 +50,21 @@ def run_demo(settings: Settings, stream_path: Path, *, progress: bool = True, ou
     for event in opened:
         history = [e for e in fired if e.alert_id == event.alert_id]
         peak = max(e.peak_level for e in history)
-        # an alert can change its kind (a question surge that turns hostile): show where it started and ended
-        kind, playbook = (event.kind, event.playbook) if history[-1].kind == event.kind else (
-            f"{event.kind} → {history[-1].kind}", f"{event.playbook} → {history[-1].playbook}")
+        # an alert can change its kind (a question surge that turns hostile) and its playbook (an escalation that
+        # turns to hate speech): show each in the order it had them
+        kind, playbook = (" → ".join(_changes(getattr(e, field) for e in history)) for field in ("kind", "playbook"))
         stream.write(f"  - {event.scope}: {kind}, Playbook {playbook}, Höchststufe {peak}\n")
     stream.write(
         "Weiter: `stormwatch run --config config/demo.yaml` zeigt Alarme und Playbooks unter "
         f"{settings.web.base_url}\n"
     )
     return 0
+
+
+def _changes(values) -> list[str]:
+    """The values without consecutive repeats: a → b → a stays as it happened."""
+    out: list[str] = []
+    for value in values:
+        if not out or out[-1] != value:
+            out.append(value)
+    return out

@@ -116,4 +116,8 @@ def test_demo_prints_the_alerts_with_playbook_and_owners(tmp_path):
     assert "http://localhost:8080/playbooks/empoerungswelle" in out and "http://localhost:8080/playbooks/grosslage" in out
     assert "Zuständig: " in out and "Pressestelle" in out
     assert "3 Alarme geöffnet" in out
+    # the hate-speech storm escalates into the hate-speech playbook, and the summary says so
+    summary = out[out.index("Alarme geöffnet"):].splitlines()
+    line = next(line for line in summary if line.startswith("  - stadt-birkenfelde: shitstorm, Playbook "))
+    assert line.split("Playbook ")[1].split(",")[0].split(" → ")[-1] == "hassrede", line
     assert (tmp_path / "demo.db").exists()

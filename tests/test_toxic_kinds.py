@@ -128,11 +128,64 @@ def test_model_without_kind_heads_still_loads(clf, tmp_path):
     del info["toxic_kinds"]
     (old / "model.json").write_text(json.dumps(info), encoding="utf-8")
     (old / "kinds.npz").unlink()
+    with pytest.raises(ModelError, match="threat_weight needs the kind heads"):
+        TextClassifier.load(old)
+    del info["calibration"]["toxic"]["threat_weight"]  # as models before 0.5.1 were written
+    (old / "model.json").write_text(json.dumps(info), encoding="utf-8")
     model = TextClassifier.load(old)
     assert not model.has_kinds
-    scores = model.predict(CALM)
+    scores = model.predict(CALM + THREATS)
     assert scores.kinds is None and "toxic_kinds" not in scores.row(0)
-    np.testing.assert_array_equal(scores.toxic, clf.predict(CALM).toxic)
+    # Where the threat head does not flag a text, the threat term is 0 and P(toxic) is the same.
+    np.testing.assert_allclose(scores.toxic[:len(CALM)], clf.predict(CALM).toxic, rtol=1e-6)
+
+
+def test_a_likely_threat_raises_p_toxic_and_nothing_else_does(clf):
+    """The toxicity head misses threats without insulting words; P(toxic) takes the threat head's term."""
+    from detectors.classifier import sigmoid
+
+    texts = THREATS + INSULTS + NOT_THREATS + CALM
+    scores = clf.predict(texts)
+    toxic = clf.info["calibration"]["toxic"]
+    assert toxic["threat_weight"] > 0
+    plain = sigmoid(toxic["a"] * clf.logits(texts)[:, 3] + toxic["b"])
+    flagged = scores.kinds["threat"] > 0.5
+    np.testing.assert_allclose(scores.toxic[~flagged], plain[~flagged], rtol=1e-5)
+    assert np.all(scores.toxic[flagged] > plain[flagged])
+    # "Noch ein Knöllchen und ich schlag der Politesse die Zähne ein.": P(toxic) 0.34 from the toxicity head alone
+    assert np.all(scores.is_toxic()[:len(THREATS)]), scores.toxic[:len(THREATS)]
+    assert not np.any(scores.is_toxic()[-len(CALM):]), scores.toxic
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf")])
+def test_an_impossible_threat_weight_is_refused(tmp_path, weight):
+    model = _copy_model(tmp_path)
+    info = json.loads((model / "model.json").read_text(encoding="utf-8"))
+    info["calibration"]["toxic"]["threat_weight"] = weight
+    (model / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    with pytest.raises(ModelError, match="threat_weight"):
+        TextClassifier.load(model)
+
+
+def test_the_threat_term_is_fitted_only_where_threats_are_toxic():
+    from detectors.training import fit_toxic_with_threat, toxic_probability
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    y = (rng.random(n) < 0.2).astype(int)
+    score = rng.normal(2.0 * y - 1.0, 1.0)
+    # a third of the toxic texts are threats that the toxicity head scores like harmless ones
+    threat = (y == 1) & (rng.random(n) < 0.33)
+    score[threat] = rng.normal(-1.0, 1.0, threat.sum())
+    threat_logit = np.where(threat, rng.normal(3.0, 1.0, n), rng.normal(-4.0, 1.0, n))
+    cal = fit_toxic_with_threat(score, threat_logit, y)
+    assert cal["threat_weight"] > 0.5
+    p = toxic_probability(score, cal, threat_logit)
+    assert abs(p.mean() - y.mean()) < 0.01  # calibrated in the large
+    assert (p[threat] > cal["threshold"]).mean() > 0.8
+    # threat logits that say "threat" for harmless texts only: the weight would be negative, so it is 0
+    misleading = np.where((y == 0) & (rng.random(n) < 0.3), 3.0, -4.0)
+    assert fit_toxic_with_threat(score, misleading, y)["threat_weight"] == 0.0
 
 
 def test_broken_kind_files_are_refused_with_the_path(tmp_path):
@@ -233,10 +286,12 @@ def test_training_writes_reproducible_kind_heads(tmp_path):
     assert logits.shape == (2, 5 + len(TOXIC_KINDS))
     assert logits[0, 5 + TOXIC_KINDS.index("threat")] > logits[1, 5 + TOXIC_KINDS.index("threat")]
     assert len(model.predict(["Ich mach dich kalt"]).kinds["threat"]) == 1
+    assert model.info["calibration"]["toxic"]["threat_weight"] >= 0.0
     # Without a threat file the model has no kind heads, and a stale kinds.npz does not survive.
     train_default_model(tmp_path / "m1", germeval, corpus, seed=1, n_folds=2, features=SMALL_FEATURES,
                         threats_path=None)
     assert not (tmp_path / "m1" / "kinds.npz").exists()
+    assert "threat_weight" not in TextClassifier.load(tmp_path / "m1").info["calibration"]["toxic"]
     assert not TextClassifier.load(tmp_path / "m1").has_kinds
 
 

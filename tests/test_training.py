@@ -153,7 +153,11 @@ def test_toxicity_head_transfers_from_the_base_model(tmp_path):
     # the base model's toxicity logit is a feature of the new head and is folded into its weights
     assert head["transfer"]["base_columns"] == ["toxic"] and head["transfer"]["weights"][0] > 0
     assert head["feature_scaling"] == "nb"
-    assert 0.05 <= TextClassifier.load(tmp_path / "m").info["calibration"]["toxic"]["threshold"] <= 0.95
+    calibration = TextClassifier.load(tmp_path / "m").info["calibration"]["toxic"]
+    assert 0.05 <= calibration["threshold"] <= 0.95
+    # the authority's own head replaces P(toxic) whole: the shipped threat term was fitted for the shipped head
+    assert "threat_weight" not in calibration
+    assert TextClassifier.load().info["calibration"]["toxic"]["threat_weight"] > 0
 
 
 def test_train_reports_bad_data_without_traceback(tmp_path):
