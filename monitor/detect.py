@@ -61,7 +61,8 @@ def pick_samples(mentions: list[Mention], kind: str, k: int = 3) -> list[Sample]
         if mention.text_hash in seen:
             continue
         seen.add(mention.text_hash)
-        chosen.append(Sample(mention.platform, _short(mention.text), mention.url, mention.negative, mention.toxic))
+        chosen.append(Sample(mention.platform, _short(mention.text), mention.url, mention.negative, mention.toxic,
+                             possible_threat=mention.threat >= THREAT_PROBABILITY))
         if len(chosen) == k:
             break
     return chosen

@@ -88,6 +88,8 @@ class Sample:
     url: str | None
     negative: float
     toxic: float
+    # the classifier reads it as a likely threat (detect.THREAT_PROBABILITY): the alert marks it for checking
+    possible_threat: bool = False
 
 
 @dataclass(slots=True)
@@ -163,6 +165,8 @@ class AlertEvent:
             "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
             "top_terms": list(self.top_terms),
             "samples": [s.text for s in self.samples],
+            # positions in "samples" of likely threats (indices, so the quotes exist once and expire once)
+            "threat_samples": [i for i, s in enumerate(self.samples) if s.possible_threat],
             "opened_at": utc_iso(self.opened_at) if self.opened_at else None,
             "explanation": self.explanation.to_json() if self.explanation else None,
         }

@@ -77,4 +77,6 @@ def test_a_likely_threat_is_the_first_voice_of_a_storm() -> None:
                         negative=0.9, neutral=0.1, toxic=0.6, text_hash=i + 1)
                 for i, text in enumerate(["Ihr seid unfähig!", "Wir stehen bald vor eurer Tür.", "Eine Schande!"])]
     mentions[1].toxic, mentions[1].threat = 0.4, 0.95  # a threat without insulting words
-    assert pick_samples(mentions, "shitstorm")[0].text == "Wir stehen bald vor eurer Tür."
+    samples = pick_samples(mentions, "shitstorm")
+    assert samples[0].text == "Wir stehen bald vor eurer Tür."
+    assert [s.possible_threat for s in samples] == [True, False, False]

@@ -47,6 +47,7 @@ def make_event(**changes) -> AlertEvent:
         samples=[
             Sample("facebook", HOSTILE, None, 0.9, 0.2),
             Sample("instagram", "Typisch Stadtverwaltung, erst handeln, dann denken.", None, 0.8, 0.1),
+            Sample("facebook", "Wir stehen bald vor eurer Tür.", None, 0.8, 0.6, possible_threat=True),
             Sample("facebook", "Ich bin enttäuscht.", None, 0.7, 0.0),
             Sample("facebook", "Vierte Stimme, die nicht mehr in die Nachricht passt.", None, 0.7, 0.0),
         ],
@@ -72,8 +73,9 @@ def test_german_message_says_what_why_how_bad_and_who():
         "https://stormwatch.musterstadt.de/alerts/a-20260314-stadt-1",
     ):
         assert expected in body
-    assert "Typisch Stadtverwaltung" in body and "Ich bin enttäuscht." in body
-    assert "Vierte Stimme" not in body  # at most three samples
+    assert "Typisch Stadtverwaltung" in body and "„Wir stehen bald vor eurer Tür.“ (facebook) – mögliche Drohung" in body
+    assert body.count("mögliche Drohung") == 1  # only the sample the classifier reads as a threat
+    assert "Ich bin enttäuscht." not in body  # at most three samples
     assert HOSTILE.strip() not in body  # long samples are shortened
     assert max(len(line) for line in body.splitlines()) < 200
 
@@ -85,6 +87,7 @@ def test_english_message():
     assert "Level 5 of 6 on the Shitstorm scale: storm" in body
     assert "20.3x; 78% negative (usual 21%)" in body
     assert "Playbook: Wave of outrage (shitstorm)" in body
+    assert "\"Wir stehen bald vor eurer Tür.\" (facebook) – possible threat" in body
 
 
 def test_resolved_message_keeps_peak_and_drops_samples():

@@ -278,7 +278,8 @@ def test_purge_expired_erases_and_deletes_by_age(store: Store) -> None:
     store.record_rejected(RejectedInput("f", 1, "bad", "Max Mustermann schrieb"), now=now - timedelta(days=31))
     store.record_rejected(RejectedInput("f", 2, "bad", "neu"), now=now - timedelta(days=1))
     old_alert = alert_event("opened", now - timedelta(days=31), 4, alert_id="old")
-    old_alert.samples = [Sample("facebook", "Ihr seid alle Versager", None, 0.9, 0.8)]
+    old_alert.samples = [Sample("facebook", "Ihr seid alle Versager", None, 0.9, 0.8),
+                         Sample("facebook", "Wir finden euch", None, 0.9, 0.7, possible_threat=True)]
     old_alert.explanation = Explanation([SignalExplanation("negative", 0.8, 0.3, 6.0, True)])
     new_alert = alert_event("opened", now - timedelta(days=1), 4, alert_id="new")
     new_alert.samples = [Sample("facebook", "Frische Kritik", None, 0.9, 0.1)]
@@ -294,9 +295,11 @@ def test_purge_expired_erases_and_deletes_by_age(store: Store) -> None:
     assert counts == {"mentions_deleted": 1, "texts_erased": 1, "buckets_deleted": 1, "rejected_deleted": 1,
                       "alert_samples_erased": 1, "correction_texts_erased": 1}
     assert store.alert_events("old")[0]["payload"]["samples"] == []
+    assert store.alert_events("old")[0]["payload"]["threat_samples"] == []
     assert "Versager" not in json.dumps(store.alert_events("old")[0]["payload"], ensure_ascii=False)  # no copy left
     assert store.alert_events("old")[0]["payload"]["explanation"]["fired"] == ["negative"]
     assert store.alert_events("new")[0]["payload"]["samples"] == ["Frische Kritik"]
+    assert store.alert_events("new")[0]["payload"]["threat_samples"] == []
     assert store.count_mentions() == 2
     window = store.mention_texts("stadt", now - timedelta(days=100), now)
     assert [r["external_id"] for r in window] == ["id-1"]  # id-2 is still there, but without text

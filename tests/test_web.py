@@ -85,6 +85,9 @@ def fake_store() -> FakeStore:
          "reason": "Volumen 8-fach", "signals": {}, "payload": {"samples": [HOSTILE, "Unverschämt!"]}},
         {"id": 2, "alert_id": "a-1", "event": "escalated", "at": "2026-03-14T09:10:00Z", "level": 5,
          "reason": "überwiegend negativ", "signals": {}, "payload": '{"samples": ["Skandal"]}'},
+        {"id": 3, "alert_id": "a-1", "event": "updated", "at": "2026-03-14T09:25:00Z", "level": 5,
+         "reason": "weiter hoch", "signals": {}, "payload": {"samples": ["Schande", "Wir wissen, wo ihr wohnt."],
+                                                             "threat_samples": [1]}},
     ]
     store.log["a-1"] = [
         {"alert_id": "a-1", "event": "opened", "target_id": "team", "target": "json://hooks.example/***",
@@ -166,6 +169,9 @@ def test_alert_page_with_timeline_log_and_checklist(client):
     assert "142 Beiträge (üblich: 7) – 20,3-fach; 78 % negativ (üblich 21 %)" in html
     assert "14.03.2026, 10:10 Uhr</strong> – verschärft, Stufe 5 (Sturm): überwiegend negativ" in html
     assert "<q>Skandal</q>" in html  # payload stored as JSON text
+    # the sample the classifier read as a likely threat is marked, the others are not
+    assert "<q>Wir wissen, wo ihr wohnt.</q> <strong class=\"fail\">mögliche Drohung – prüfen</strong>" in html
+    assert html.count("mögliche Drohung") == 1
     assert "zugestellt" in html and "fehlgeschlagen" in html and "(3 Versuche)" in html and "Connection refused" in html
     assert "fällig bis 14.03.2026, 10:05 Uhr" in html  # opened 09:50 Berlin + 15 minutes
 

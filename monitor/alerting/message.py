@@ -315,7 +315,8 @@ def shorten(text: str, limit: int = SAMPLE_CHARS) -> str:
 
 def _sample_line(sample: Sample, language: str) -> str:
     quoted = f"„{shorten(sample.text)}“" if language == "de" else f"\"{shorten(sample.text)}\""
-    return f"– {quoted} ({sample.platform})"
+    flag = (" – mögliche Drohung" if language == "de" else " – possible threat") if sample.possible_threat else ""
+    return f"– {quoted} ({sample.platform}){flag}"
 
 
 def render_title(event: AlertEvent, language: str = "de") -> str:

@@ -300,7 +300,7 @@ def _erase_alert_samples(conn: Connection, cutoff: datetime) -> int:
     erased = 0
     for row_id, payload in rows:
         if isinstance(payload, dict) and payload.get("samples"):
-            kept = {**payload, "samples": [], "samples_erased": True}
+            kept = {**payload, "samples": [], "threat_samples": [], "samples_erased": True}
             conn.execute(update(alert_events).where(alert_events.c.id == row_id).values(payload=kept))
             erased += 1
     return erased
