@@ -159,6 +159,8 @@ class TextClassifier:
         self._temperature = float(calibration["polarity_temperature"])
         self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
         self._toxic_threshold = float(calibration["toxic"].get("threshold", 0.5))
+        _require_finite("calibration", [self._temperature, self._toxic_threshold,
+                                        *(v for pair in self._platt.values() for v in pair)])
         # Since model 0.5.1 a likely threat raises P(toxic): toxic_logit adds threat_weight * max(0, calibrated threat
         # logit), fitted with a and b on the training CV (training.fit_toxic_with_threat). The toxicity head alone
         # missed threats without insulting words, so a wave of them hardly moved the toxic share.
@@ -180,6 +182,7 @@ class TextClassifier:
             block = info["toxic_kinds"]
             self._kind_platt = [(float(block["calibration"][k]["a"]), float(block["calibration"][k]["b"]))
                                 for k in TOXIC_KINDS]
+            _require_finite("toxic_kinds.calibration", [v for pair in self._kind_platt for v in pair])
             weights = np.hstack([weights, kinds[0]])
             bias = np.concatenate([bias, kinds[1]])
             chunk_chars += [int(block["chunk_chars"])] * len(TOXIC_KINDS)
@@ -279,6 +282,12 @@ class TextClassifier:
             toxic=toxic, question=question, toxic_threshold=self._toxic_threshold,
             kinds=self.kind_probabilities(z[:, len(HEADS):]),
         )
+
+
+def _require_finite(where: str, values: list[float]) -> None:
+    # json reads NaN and Infinity; one of them in a calibration would make every probability NaN, silently
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{where} holds a value that is not a finite number (NaN or infinity)")
 
 
 def _read_info(path: pathlib.Path) -> dict[str, Any]:

@@ -461,6 +461,9 @@ def toxic_and_kinds(featurizer: Featurizer, oof: dict[str, np.ndarray], corpus: 
     kind_cv = cross_validate_toxic_kinds(featurizer, germeval2018_path, corpus, threats_path, seed, n_folds,
                                          germeval_threats_path)
     threat_logits = np.concatenate([kind_cv.threat_logits("germeval2018"), kind_cv.threat_logits("corpus")])
+    # Texts the threat head's CV did not score (without GermEval threat labels: the offensive tweets) get no
+    # term: NaN would stop the fit, and "no evidence of a threat" is what the head can say about them.
+    threat_logits = np.nan_to_num(threat_logits, nan=0.0)
     calibration = fit_toxic_with_threat(scores, threat_logits, y)
     p = toxic_probability(scores, calibration, threat_logits)
     block, arrays = finish_toxic_kinds(kind_cv, (p[:n_g], calibration["threshold"]), threats_path,

@@ -30,7 +30,8 @@ class Metrics:
             namespace=NAMESPACE, subsystem="ingest", registry=registry,
         )
         self.possible_threats = Counter(
-            "possible_threats", "Mentions the classifier's threat head scores as a likely threat (P >= 0.5)",
+            "possible_threats",
+            "Mentions the classifier's threat head scores as a likely threat (P >= 0.5), copies included",
             ["scope"], namespace=NAMESPACE, subsystem="classify", registry=registry,
         )
         self.alert_events = Counter(

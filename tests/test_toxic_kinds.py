@@ -157,6 +157,17 @@ def test_a_likely_threat_raises_p_toxic_and_nothing_else_does(clf):
     assert not np.any(scores.is_toxic()[-len(CALM):]), scores.toxic
 
 
+@pytest.mark.parametrize("where", ["toxic", "question", "threat"])
+def test_a_calibration_that_is_not_a_number_is_refused(tmp_path, where):
+    model = _copy_model(tmp_path)
+    info = json.loads((model / "model.json").read_text(encoding="utf-8"))
+    block = info["toxic_kinds"]["calibration"] if where == "threat" else info["calibration"]
+    block[where]["b"] = float("nan")
+    (model / "model.json").write_text(json.dumps(info), encoding="utf-8")  # json writes NaN and reads it back
+    with pytest.raises(ModelError, match="not a finite number"):
+        TextClassifier.load(model)
+
+
 @pytest.mark.parametrize("weight", [-1.0, float("nan"), float("inf")])
 def test_an_impossible_threat_weight_is_refused(tmp_path, weight):
     model = _copy_model(tmp_path)
@@ -293,6 +304,12 @@ def test_training_writes_reproducible_kind_heads(tmp_path):
     assert not (tmp_path / "m1" / "kinds.npz").exists()
     assert "threat_weight" not in TextClassifier.load(tmp_path / "m1").info["calibration"]["toxic"]
     assert not TextClassifier.load(tmp_path / "m1").has_kinds
+    # Without GermEval threat labels the offensive tweets have no threat label and no out-of-fold threat logit:
+    # they get no threat term, and training still works.
+    train_default_model(tmp_path / "m3", germeval, corpus, seed=1, n_folds=2, features=SMALL_FEATURES,
+                        threats_path=threats, germeval_threats_path=None)
+    toxic = TextClassifier.load(tmp_path / "m3").info["calibration"]["toxic"]
+    assert np.isfinite([toxic["a"], toxic["b"], toxic["threat_weight"], toxic["threshold"]]).all()
 
 
 def test_germeval_threat_labels_must_cover_exactly_the_offensive_tweets(tmp_path):
