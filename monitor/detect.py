@@ -53,8 +53,9 @@ def pick_samples(mentions: list[Mention], kind: str, k: int = 3) -> list[Sample]
     elif kind == "candystorm":
         key = lambda m: m.positive  # noqa: E731
     else:
-        # a likely threat comes first: it is what the on-call person has to read and judge
-        key = lambda m: m.negative + m.toxic + m.threat  # noqa: E731
+        # likely threats come first, however strong the insults around them: the alert counts them, so the
+        # on-call person must be able to read and judge them
+        key = lambda m: (m.threat >= THREAT_PROBABILITY, m.negative + m.toxic + m.threat)  # noqa: E731
     chosen: list[Sample] = []
     seen: set[int] = set()
     for mention in sorted((m for m in mentions if m.text), key=key, reverse=True):

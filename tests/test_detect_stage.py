@@ -80,3 +80,9 @@ def test_a_likely_threat_is_the_first_voice_of_a_storm() -> None:
     samples = pick_samples(mentions, "shitstorm")
     assert samples[0].text == "Wir stehen bald vor eurer Tür."
     assert [s.possible_threat for s in samples] == [True, False, False]
+    # a borderline threat in a flood of strong insults is still quoted: the alert counts it
+    insults = [Mention(platform="facebook", external_id=f"i{i}", created_at=at, text=f"Ihr Versager Nr. {i}!",
+                       scope="stadt", negative=0.99, neutral=0.01, toxic=0.99, threat=0.3, text_hash=100 + i)
+               for i in range(5)]
+    mentions[1].negative, mentions[1].toxic, mentions[1].threat = 0.6, 0.5, 0.55
+    assert pick_samples(insults + mentions, "shitstorm")[0].text == "Wir stehen bald vor eurer Tür."
