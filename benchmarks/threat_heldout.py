@@ -1,5 +1,7 @@
 """The threat head on texts it was never trained on: AUC and, at P(threat) >= 0.5 (the alert's count), precision,
-recall and the share of harmless texts flagged. Several models are scored in turn on the same texts.
+recall and the share of harmless texts flagged; and how many threats and harmless texts P(toxic) calls toxic (at
+the model's stored threshold; since model 0.5.1 P(toxic) takes the threat term). Several models are scored in turn
+on the same texts.
 
 Usage: PYTHONPATH=. python benchmarks/threat_heldout.py [--data TSV] [--model DIR ...]
 
@@ -53,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         if not model.has_kinds:
             print(f"{model_dir}: model has no kind heads", file=sys.stderr)
             return 2
-        report[model_dir] = {"version": model.info.get("version"),
-                             **threat_report(model.predict(texts).kinds["threat"], labels)}
+        scores = model.predict(texts)
+        toxic = scores.is_toxic()
+        report[model_dir] = {"version": model.info.get("version"), **threat_report(scores.kinds["threat"], labels),
+                             "threats_called_toxic": round(float(toxic[labels == 1].mean()), 3),
+                             "harmless_called_toxic": round(float(toxic[labels == 0].mean()), 3)}
     print(json.dumps(report, indent=1, ensure_ascii=False))
     return 0
 

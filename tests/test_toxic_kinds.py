@@ -148,8 +148,15 @@ def test_a_likely_threat_raises_p_toxic_and_nothing_else_does(clf):
     scores = clf.predict(texts)
     toxic = clf.info["calibration"]["toxic"]
     assert toxic["threat_weight"] > 0
-    plain = sigmoid(toxic["a"] * clf.logits(texts)[:, 3] + toxic["b"])
+    z = clf.all_logits(texts)
+    plain = sigmoid(toxic["a"] * z[:, 3] + toxic["b"])
     flagged = scores.kinds["threat"] > 0.5
+    # inference computes what training fitted (training.toxic_probability on the calibrated threat logit)
+    from detectors.training import toxic_probability
+
+    threat = clf.info["toxic_kinds"]["calibration"]["threat"]
+    threat_logit = threat["a"] * z[:, 5 + TOXIC_KINDS.index("threat")] + threat["b"]
+    np.testing.assert_allclose(scores.toxic, toxic_probability(z[:, 3], toxic, threat_logit), rtol=1e-5)
     np.testing.assert_allclose(scores.toxic[~flagged], plain[~flagged], rtol=1e-5)
     assert np.all(scores.toxic[flagged] > plain[flagged])
     # "Noch ein Knöllchen und ich schlag der Politesse die Zähne ein.": P(toxic) 0.34 from the toxicity head alone
