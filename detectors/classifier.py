@@ -1,6 +1,7 @@
 """German comment classifier: polarity, toxicity and question probabilities from a numpy-only linear model."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -195,6 +196,7 @@ class TextClassifier:
         self._bias = bias
         self._chunk_chars = np.array(chunk_chars, dtype=np.int64)
         self._combine = combine
+        self._fingerprint: str | None = None
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike | None = None) -> "TextClassifier":
@@ -212,6 +214,25 @@ class TextClassifier:
     @property
     def info(self) -> dict:
         return self._info
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 prefix of everything that decides the scores: model.json and every weight (weights.npz and
+        kinds.npz as loaded). Identifies the base model an adapted model was learned on; model.json alone would
+        not notice a swapped weights file. Computed once (about 10 ms for the shipped model)."""
+        if self._fingerprint is None:
+            digest = hashlib.sha256(json.dumps(self._info, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+            for array in (self._w_word, self._w_char, self._bias):
+                digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+            self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def threat_logit(self, z_all: np.ndarray) -> np.ndarray | None:
+        """The calibrated threat logit (sigmoid gives P(threat)) from all_logits, None without kind heads."""
+        if not self._kind_platt:
+            return None
+        a, b = self._kind_platt[TOXIC_KINDS.index("threat")]
+        return a * np.asarray(z_all, dtype=np.float64)[:, len(HEADS) + TOXIC_KINDS.index("threat")] + b
 
     @property
     def has_kinds(self) -> bool:
@@ -259,9 +280,7 @@ class TextClassifier:
             a, b = self._platt[head]
             out[:, col] = a * z_all[:, col] + b
         if self._threat_weight:
-            a, b = self._kind_platt[TOXIC_KINDS.index("threat")]
-            threat_logit = a * z_all[:, len(HEADS) + TOXIC_KINDS.index("threat")] + b
-            out[:, 3] += self._threat_weight * np.maximum(threat_logit, 0.0)
+            out[:, 3] += self._threat_weight * np.maximum(self.threat_logit(z_all), 0.0)
         return out
 
     def kind_probabilities(self, kind_logits: np.ndarray) -> dict[str, np.ndarray] | None:

@@ -19,11 +19,12 @@ from detectors.classifier import HEADS, POLARITY_LABELS, ModelError, TextClassif
 from detectors.corpus import DEFAULT_CORPUS, load_corpus
 from detectors.textfeatures import Featurizer
 
-FORMAT = "stormwatch-adaptive-v4"
-V1, V2, V3 = "stormwatch-adaptive-v1", "stormwatch-adaptive-v2", "stormwatch-adaptive-v3"
-# v1 files (no replay reservoir), v2 files (no scratch learner, no correction days) and v3 files (no familiarity
-# gate) still load; see load().
-READABLE_FORMATS = (V1, V2, V3, FORMAT)
+FORMAT = "stormwatch-adaptive-v5"
+V1, V2, V3, V4 = ("stormwatch-adaptive-v1", "stormwatch-adaptive-v2", "stormwatch-adaptive-v3",
+                  "stormwatch-adaptive-v4")
+# v1 files (no replay reservoir), v2 files (no scratch learner, no correction days), v3 files (no familiarity
+# gate) and v4 files (no threat corrections, base identified by model.json alone) still load; see load().
+READABLE_FORMATS = (V1, V2, V3, V4, FORMAT)
 STATE_FILE = "adaptive.json"
 WEIGHTS_FILE = "residual.npz"
 # Bounds on the hyperparameters: a learning rate above 2 makes one correction of a long text overshoot
@@ -36,13 +37,29 @@ SCRATCH_CLIP = 8.0
 # Bounds on replay: more steps make `stormwatch correct` slower; a bigger reservoir makes the state file larger.
 MAX_REPLAY = 20
 MAX_RESERVOIR = 20_000
-# Reservoir targets are int8: -1 means "this head was not corrected".
+# The learners' output columns: the base model's five heads, then the threat kind (format v5). Staff correct a
+# false "mögliche Drohung" flag; insult and abuse are not corrected (they pass through from the base model).
+OUTPUTS = HEADS + ("threat",)
+THREAT = len(HEADS)  # column of the threat logit
+# Reservoir targets are int8, one per label group (polarity, toxic, question, threat): -1 means "not corrected".
 NO_TARGET = -1
 # Reservoir items carry the UTC day of their correction (days since 1970-01-01). Items from v1/v2 files have no
 # day; they get this one, which is before every real cutoff, so the first purge drops them.
 UNKNOWN_DAY = -1
 # The three label groups the mixture weighs separately, as (first column, last column + 1) in HEADS order.
-GROUPS = {"polarity": (0, 3), "toxic": (3, 4), "question": (4, 5)}
+GROUPS = {"polarity": (0, 3), "toxic": (3, 4), "question": (4, 5), "threat": (5, 6)}
+# The binary groups as (name, output column, target index).
+BINARY = (("toxic", 3, 1), ("question", 4, 2), ("threat", THREAT, 3))
+# The groups the model of the corrections alone may take over. Not the threat flag: staff review the texts an alert
+# flagged, so threat corrections are mostly confirmations of flags, and a model of them alone learns "whatever is
+# corrected is a threat" (benchmarks/threat_corrections.py). What a threat is does not change between deployments.
+SCRATCH_GROUPS = ("polarity", "toxic", "question")
+# Threat corrections teach only where the adapted model's flag is wrong or unsure: a correction whose label the
+# model already gives with probability >= 0.5 + THREAT_MARGIN has no gradient (log loss truncated there, still
+# convex). Confirming correct flags with the plain log loss raised P(threat) for every text a little, and the many
+# harmless texts just under the alert's 0.5 flipped (benchmarks/threat_corrections.py). Fixed at 0.2 ("sure" at
+# 0.7 or 0.3) before measuring, not tuned.
+THREAT_MARGIN = 0.2
 EXPERTS = ("adapted", "scratch")
 # The familiarity gate (format v4): its bias learns slowly, like the experts' biases; its random draws of corpus
 # texts come from a generator of their own, seeded with (seed, GATE_STREAM).
@@ -72,8 +89,13 @@ def _background(features_json: str, corpus_path: str) -> "sp.csr_matrix":
     return sp.hstack([xw, xc], format="csr", dtype=np.float32)
 
 
-def base_fingerprint(base: TextClassifier) -> str:
-    """Identifies the base model a residual was learned for; a residual on another base model is meaningless."""
+def base_fingerprint(base: TextClassifier, version: str = FORMAT) -> str:
+    """Identifies the base model a residual was learned for; a residual on another base model is meaningless.
+
+    Since format v5 it covers model.json and every weight (TextClassifier.fingerprint); files of v1-v4 were
+    stamped with model.json alone and are checked against that, so they keep loading after the upgrade."""
+    if version == FORMAT:
+        return base.fingerprint
     return hashlib.sha256(json.dumps(base.info, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
@@ -85,32 +107,32 @@ def utc_day(at: datetime) -> int:
 
 
 class _LinearHeads:
-    """Sparse linear logits for the five heads, SGD on the cross-entropy of the corrected heads, L2, clipped output.
+    """Sparse linear logits for the OUTPUTS, SGD on the cross-entropy of the corrected heads, L2, clipped output.
 
     The same learner serves as the residual on top of the base model (offset = calibrated base logits), as the
     model of the corrections alone (offset = 0) and, with one output, as the familiarity gate (`_FamiliarityGate`).
     """
 
     def __init__(self, n_features: int, learning_rate: float, bias_learning_rate: float, l2: float, clip: float,
-                 n_out: int = len(HEADS)):
+                 n_out: int = len(OUTPUTS)):
         self.n_features = n_features
         self.learning_rate, self.bias_learning_rate, self.l2, self.clip = learning_rate, bias_learning_rate, l2, clip
-        # Dense is simplest and fast; 2**19 x 5 float32 is 10 MB in memory, saved sparse.
+        # Dense is simplest and fast; 2**19 x 6 float32 is 12 MB in memory, saved sparse.
         self.w = np.zeros((n_features, n_out), dtype=np.float32)
         self.scale = 1.0  # the effective weights are scale * w, so L2 shrinkage costs O(1) per step
         self.b = np.zeros(n_out, dtype=np.float64)
 
     def one(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
-        """Clipped output for one sparse row, shape (5,)."""
+        """Clipped output for one sparse row, shape (len(OUTPUTS),)."""
         return np.clip(self.scale * (val.astype(np.float64) @ self.w[idx]) + self.b, -self.clip, self.clip)
 
     def many(self, xw, xc, n_word: int) -> np.ndarray:
-        """Clipped output for word and character feature matrices, shape (n, 5)."""
+        """Clipped output for word and character feature matrices, shape (n, len(OUTPUTS))."""
         r = (xw @ self.w[:n_word]) + (xc @ self.w[n_word:])
         return np.clip(self.scale * np.asarray(r, dtype=np.float64) + self.b, -self.clip, self.clip)
 
     def step(self, idx: np.ndarray, val: np.ndarray, offset: np.ndarray, target: np.ndarray) -> None:
-        """One SGD step on the cross-entropy of the heads `target` names (int8: polarity, toxic, question)."""
+        """One SGD step on the cross-entropy of the heads `target` names (int8: polarity, toxic, question, threat)."""
         val = val.astype(np.float64)
         r = self.one(idx, val)
         self.apply(idx, val, r, _gradient(offset + r, target))
@@ -142,6 +164,10 @@ class _LinearHeads:
     def restore(self, data, prefix: str) -> None:
         rows, values, bias = data[f"{prefix}rows"], data[f"{prefix}values"], data[f"{prefix}bias"]
         n_out = self.w.shape[1]
+        if n_out == len(OUTPUTS) and values.ndim == 2 and values.shape[1] == len(HEADS) and bias.shape == (len(HEADS),):
+            # saved before format v5: no threat column, which learned nothing then
+            values = np.hstack([values, np.zeros((len(values), 1), dtype=values.dtype)])
+            bias = np.concatenate([bias, [0.0]])
         if values.shape != (len(rows), n_out) or bias.shape != (n_out,):
             raise ValueError(f"{prefix or 'residual '}weights have the wrong shape")
         if len(rows) and (rows.min() < 0 or rows.max() >= self.n_features):
@@ -198,28 +224,30 @@ class _FamiliarityGate:
 
 def _gradient(u: np.ndarray, target: np.ndarray) -> np.ndarray:
     """d(cross-entropy)/d(logit) for the corrected heads: prediction minus target; zero for the others."""
-    grad = np.zeros(len(HEADS))
+    grad = np.zeros(len(OUTPUTS))
     if target[0] != NO_TARGET:
         grad[:3] = softmax(u[None, :3])[0]
         grad[int(target[0])] -= 1.0
-    for col, k in ((3, 1), (4, 2)):
+    for _, col, k in BINARY:
         if target[k] != NO_TARGET:
             grad[col] = sigmoid(u[col]) - float(target[k])
+    if target[3] != NO_TARGET and abs(grad[THREAT]) <= 0.5 - THREAT_MARGIN:
+        grad[THREAT] = 0.0  # already flagged (or cleared) with margin: nothing to learn
     return grad
 
 
 def _probabilities(u: np.ndarray) -> np.ndarray:
-    """Logits (n, 5) to probabilities (n, 5): a softmax over the polarity columns, sigmoids for the binary heads."""
+    """Logits (n, 6) to probabilities (n, 6): a softmax over the polarity columns, sigmoids for the binary heads."""
     return np.concatenate([softmax(u[:, :3]), sigmoid(u[:, 3:])], axis=1)
 
 
 def _target_log_loss(p: np.ndarray, target: np.ndarray) -> dict[str, float]:
-    """Log loss of one row of probabilities (5,) on each corrected group."""
+    """Log loss of one row of probabilities (6,) on each corrected group."""
     tiny = 1e-12
     out = {}
     if target[0] != NO_TARGET:
         out["polarity"] = -np.log(max(p[int(target[0])], tiny))
-    for name, col, k in (("toxic", 3, 1), ("question", 4, 2)):
+    for name, col, k in BINARY:
         if target[k] != NO_TARGET:
             out[name] = -np.log(max(p[col] if target[k] == 1 else 1.0 - p[col], tiny))
     return out
@@ -250,7 +278,7 @@ class AdaptiveClassifier:
     of the corrections alone on the same hashed features (softmax for polarity, logistic for the binary heads).
     (a) keeps the base model's knowledge when corrections are few; (b) wins when the base model is wrong for the
     deployment's domain and the residual would have to spend many corrections undoing it. Which one to trust is
-    decided per label group (polarity, toxic, question) by prequential evaluation: each new correction is first
+    decided per label group (polarity, toxic, question, threat) by prequential evaluation: each new correction is first
     predicted by both (test, then train), and the probabilities are mixed with exponential weights on their
     discounted log losses (a Bayesian mixture; `mixture_discount` < 1 lets it follow a learner that improves
     later, `scratch_prior` is a head start in nats for the base model). A group nobody has corrected yet
@@ -369,7 +397,7 @@ class AdaptiveClassifier:
         # False only for a model loaded from a file without a gate (v1-v3): it predicts as it did when saved, with
         # the scratch learner's vote ungated, until it is relearned (reset, forget_before, a rebuild).
         self.gated = True
-        self.updates = {"polarity": 0, "toxic": 0, "question": 0}
+        self.updates = dict.fromkeys(GROUPS, 0)
         # Discounted prequential log loss of each expert per group, and how many corrections each group was scored on.
         self._losses = {g: [0.0, 0.0] for g in GROUPS}
         self._scored = dict.fromkeys(GROUPS, 0)
@@ -410,8 +438,9 @@ class AdaptiveClassifier:
         return self._residual.touched_rows()
 
     def scratch_weight(self, group: str) -> float:
-        """The mixture's weight on the model of the corrections alone for one group (0 until it was scored)."""
-        if not self._scored[group]:
+        """The mixture's weight on the model of the corrections alone for one group (0 until it was scored, and
+        always 0 outside SCRATCH_GROUPS)."""
+        if group not in SCRATCH_GROUPS or not self._scored[group]:
             return 0.0
         adapted, scratch = self._losses[group]
         return float(sigmoid(np.array([adapted - scratch - self.scratch_prior]))[0])
@@ -422,10 +451,15 @@ class AdaptiveClassifier:
         return self._calibrated_base_and_kinds(texts)[0]
 
     def _calibrated_base_and_kinds(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """The base heads' calibrated logits, and the base model's raw kind-of-toxicity logits (no corrections
-        reach those heads; they pass through unchanged)."""
+        """The base model's calibrated logits in OUTPUTS order (n, 6), and its raw kind-of-toxicity logits (insult
+        and abuse pass through unchanged; the threat column is replaced by the adapted one in predict).
+
+        The threat column is 0 for a base model without kind heads; threat corrections are refused for it
+        (`_checked`), so that column never learns and is never shown."""
         z_all = np.asarray(self.base.all_logits(texts), dtype=np.float64)
-        return self.base.calibrated_logits(z_all), z_all[:, len(HEADS):]
+        threat = self.base.threat_logit(z_all)
+        threat = np.zeros(len(z_all)) if threat is None else threat
+        return np.column_stack([self.base.calibrated_logits(z_all), threat]), z_all[:, len(HEADS):]
 
     def _experts(self, texts: Sequence[str]):
         """Logits of (a) base + familiarity * residual and (b) the scratch learner, the familiarity per text (None
@@ -439,18 +473,19 @@ class AdaptiveClassifier:
         return base + residual, self._scratch.many(xw, xc, self._n_word), gate, kinds
 
     def adapted_logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated base logits plus the clipped residual times the familiarity (expert a), shape (n, 5) in
-        HEADS order."""
+        """Calibrated base logits plus the clipped residual times the familiarity (expert a), shape (n, 6) in
+        OUTPUTS order."""
         return self._experts(texts)[0]
 
     def expert_probabilities(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Probabilities (n, 5) of each expert alone: (a) base + familiarity * residual, (b) the scratch learner
+        """Probabilities (n, 6) of each expert alone: (a) base + familiarity * residual, (b) the scratch learner
         (None while nothing was learned) as it scores every text, familiar or not."""
         adapted, scratch, _, _ = self._experts(texts)
         return _probabilities(adapted), None if scratch is None else _probabilities(scratch)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """The mixture's probabilities, shape (n, 5): negative, neutral, positive (summing to 1), toxic, question.
+        """The mixture's probabilities, shape (n, 6): negative, neutral, positive (summing to 1), toxic, question,
+        threat (meaningful only for a base model with kind heads).
 
         Per group, the scratch learner's weight is the mixture's weight times the text's familiarity, and (a) adds
         the residual times the familiarity: a text unlike every correction is scored by the base model, whatever
@@ -470,21 +505,27 @@ class AdaptiveClassifier:
         return p, kinds
 
     def predict(self, texts: Sequence[str]) -> TextScores:
-        """Same contract as TextClassifier.predict, with the learned corrections applied (the kinds of toxicity,
-        which staff do not correct, are the base model's)."""
+        """Same contract as TextClassifier.predict, with the learned corrections applied. Of the kinds of
+        toxicity, threat is adapted too; insult and abuse, which staff do not correct, are the base model's.
+
+        P(toxic) stays its own group: a threat correction does not move it (the base model's threat term in it is
+        the base model's). `stormwatch correct --threat 1` therefore stores toxic=1 with it."""
         p, kinds = self._mixture(texts)
         p = p.astype(np.float32)
+        kind_p = self.base.kind_probabilities(kinds)
+        if kind_p is not None:
+            kind_p["threat"] = p[:, THREAT]
         return TextScores(
             negative=p[:, 0], neutral=p[:, 1], positive=p[:, 2], toxic=p[:, 3], question=p[:, 4],
             # Hard toxic labels keep the base model's stored threshold, as TextClassifier.predict does.
-            toxic_threshold=self.base.toxic_threshold, kinds=self.base.kind_probabilities(kinds),
+            toxic_threshold=self.base.toxic_threshold, kinds=kind_p,
         )
 
     # -- learning ------------------------------------------------------------------------------------
 
     def learn_one(
         self, text: str, polarity: str | None = None, toxic: bool | int | None = None,
-        question: bool | int | None = None, *, at: datetime | None = None,
+        question: bool | int | None = None, *, at: datetime | None = None, threat: bool | int | None = None,
     ) -> None:
         """Score both learners on this correction (heads given as None are left alone), take one SGD step of
         each, then `replay` steps on corrections drawn from the reservoir, which now includes this one.
@@ -492,11 +533,11 @@ class AdaptiveClassifier:
         `at` is when the correction was made (timezone-aware, default now); its UTC day is kept with the
         reservoir item so that `forget_before` can age it out.
         """
-        self.learn_many([(text, polarity, toxic, question, at)])
+        self.learn_many([(text, polarity, toxic, question, at, threat)])
 
     def learn_many(self, corrections: Iterable[tuple]) -> None:
-        """`learn_one` for each (text, polarity, toxic, question, at) in order, with the texts featurised and
-        scored by the base model in one batch (how a deployment relearns its stored corrections)."""
+        """`learn_one` for each (text, polarity, toxic, question, at[, threat]) in order, with the texts featurised
+        and scored by the base model in one batch (how a deployment relearns its stored corrections)."""
         corrections = list(corrections)  # read twice below; a generator would be empty the second time
         checked = [self._checked(*c) for c in corrections]
         if not checked:
@@ -510,20 +551,22 @@ class AdaptiveClassifier:
             val = np.concatenate([xw.data[w], xc.data[c]]).astype(np.float32)
             self._learn(idx, val, base[i], target, day)
 
-    @staticmethod
-    def _checked(text, polarity, toxic, question, at) -> tuple[np.ndarray, int]:
+    def _checked(self, text, polarity, toxic, question, at, threat=None) -> tuple[np.ndarray, int]:
         """A correction's targets and UTC day, or an error naming what is wrong with it."""
         if not isinstance(text, str):
             raise TypeError(f"text is {type(text).__name__}, expected str")
         if polarity is not None and polarity not in POLARITY_LABELS:
             raise ValueError(f"polarity must be one of {POLARITY_LABELS}, got {polarity!r}")
-        targets = {"toxic": toxic, "question": question}
+        targets = {"toxic": toxic, "question": question, "threat": threat}
         for name, value in targets.items():
             if value is not None and value not in (0, 1):  # True/False compare equal to 1/0
                 raise ValueError(f"{name} must be 0/1 or a bool, got {value!r}")
-        if polarity is None and toxic is None and question is None:
-            raise ValueError("a correction needs at least one of polarity, toxic, question")
-        return _encode_target(polarity, toxic, question), utc_day(at if at is not None else datetime.now(timezone.utc))
+        if polarity is None and toxic is None and question is None and threat is None:
+            raise ValueError("a correction needs at least one of polarity, toxic, question, threat")
+        if threat is not None and not self.base.has_kinds:
+            raise ValueError(f"the base model {self.base.info.get('name')!r} has no threat head to correct")
+        return (_encode_target(polarity, toxic, question, threat),
+                utc_day(at if at is not None else datetime.now(timezone.utc)))
 
     def _learn(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, day: int) -> None:
         """learn_one on a correction's feature row (also how `forget_before` relearns the kept corrections)."""
@@ -543,6 +586,15 @@ class AdaptiveClassifier:
         for _ in range(self.replay):
             j = int(self._rng.integers(len(self._res_idx)))
             self._step(self._res_idx[j], self._res_val[j], self._res_base[j], self._res_target[j], self._res_negative[j])
+
+    @staticmethod
+    def _scratch_target(target: np.ndarray) -> np.ndarray:
+        """The targets the scratch learner learns: those of SCRATCH_GROUPS."""
+        if target[3] == NO_TARGET:
+            return target
+        masked = target.copy()
+        masked[3] = NO_TARGET
+        return masked
 
     def _score(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:
         """Prequential step: add each expert's log loss on this not yet learned correction to its discounted sum.
@@ -564,7 +616,7 @@ class AdaptiveClassifier:
 
     def _step(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray, negative: int) -> None:
         self._residual.step(idx, val, base, target)
-        self._scratch.step(idx, val, np.zeros(len(HEADS)), target)
+        self._scratch.step(idx, val, np.zeros(len(OUTPUTS)), self._scratch_target(target))
         if self.gated and negative != NO_NEGATIVE:
             self._gate.step(idx, val, self._background(), negative)
 
@@ -636,7 +688,7 @@ class AdaptiveClassifier:
         digest = hashlib.sha256(weights_tmp.read_bytes()).hexdigest()
         state = {
             "format": FORMAT,
-            "base_fingerprint": base_fingerprint(self.base),
+            "base_fingerprint": base_fingerprint(self.base, FORMAT),
             "base_name": self.base.info.get("name"),
             "hyperparameters": self.hyperparameters(),
             "updates": self.updates,
@@ -674,13 +726,14 @@ class AdaptiveClassifier:
             raise ModelError(f"{path}: unreadable adapted model ({exc})") from exc
         if not isinstance(state, dict) or state.get("format") not in READABLE_FORMATS:
             raise ModelError(f"{path / STATE_FILE}: unsupported format {state.get('format') if isinstance(state, dict) else None!r}")
-        if state.get("base_fingerprint") != base_fingerprint(base):
+        if state.get("base_fingerprint") != base_fingerprint(base, state["format"]):
             raise ForeignBase(f"{path}: adapted for another base model ({state.get('base_name')!r}); "
                              "`stormwatch correct --rebuild` relearns the stored corrections on this one")
         if hashlib.sha256(raw).hexdigest() != state.get("weights_sha256"):
             raise ModelError(f"{path}: {WEIGHTS_FILE} does not match {STATE_FILE} (interrupted write?)")
         version = state["format"]
-        gate = state.get("gate") if version == FORMAT else None
+        gated_format = version in (V4, FORMAT)
+        gate = state.get("gate") if gated_format else None
         if isinstance(gate, dict) and gate.get("gated") is True and \
                 gate.get("corpus_sha256") != _corpus_sha256(str(DEFAULT_CORPUS)):
             raise ForeignBase(f"{path}: its familiarity gate was learned against another version of the project "
@@ -694,22 +747,27 @@ class AdaptiveClassifier:
                 if broken:
                     raise ValueError(f"NaN or infinite values in {', '.join(sorted(broken))}")
                 model._residual.restore(data, "")
-                if version in (V3, FORMAT):
+                if version in (V3, V4, FORMAT):
                     model._scratch.restore(data, "scratch_")
-                if version == FORMAT and not isinstance(state["gate"]["gated"], bool):
+                if gated_format and not isinstance(state["gate"]["gated"], bool):
                     raise ValueError("gate.gated must be true or false")
-                model.gated = version == FORMAT and state["gate"]["gated"]
+                model.gated = gated_format and state["gate"]["gated"]
                 if model.gated:
                     model._gate.learner.restore(data, "gate_")
                     model._gate.rng.bit_generator.state = state["gate"]["rng"]
                 if version != V1:
-                    model._restore_reservoir(data, state["replay_state"], with_days=version in (V3, FORMAT))
-            model.updates = {k: int(state["updates"][k]) for k in ("polarity", "toxic", "question")}
+                    model._restore_reservoir(data, state["replay_state"], with_days=version in (V3, V4, FORMAT))
+            # before v5 there were no threat corrections
+            model.updates = {k: int(state["updates"].get(k, 0) if k == "threat" else state["updates"][k])
+                             for k in GROUPS}
             first_day = state.get("first_day", UNKNOWN_DAY if any(model.updates.values()) else None)
             model._first_day = None if first_day is None else int(first_day)  # older files: unknown, forgotten first
-            if version in (V3, FORMAT):
-                model._losses = {g: [float(x) for x in state["mixture"]["losses"][g]] for g in GROUPS}
-                model._scored = {g: int(state["mixture"]["scored"][g]) for g in GROUPS}
+            if version in (V3, V4, FORMAT):
+                mixture = state["mixture"]
+                older = version != FORMAT  # no threat group yet: unscored
+                model._losses = {g: [0.0, 0.0] if older and g == "threat" else
+                                 [float(x) for x in mixture["losses"][g]] for g in GROUPS}
+                model._scored = {g: 0 if older and g == "threat" else int(mixture["scored"][g]) for g in GROUPS}
                 if any(len(v) != len(EXPERTS) or not all(np.isfinite(v)) for v in model._losses.values()):
                     raise ValueError("mixture losses do not fit or are not finite")
         # OverflowError: a generator state out of range (an edited adaptive.json; its checksum covers the weights only)
@@ -725,8 +783,8 @@ class AdaptiveClassifier:
             "res_indptr": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
             "res_indices": np.concatenate(self._res_idx).astype(np.int32) if n else np.zeros(0, np.int32),
             "res_values": np.concatenate(self._res_val).astype(np.float32) if n else np.zeros(0, np.float32),
-            "res_base": np.asarray(self._res_base, dtype=np.float64).reshape(n, len(HEADS)),
-            "res_targets": np.asarray(self._res_target, dtype=np.int8).reshape(n, 3),
+            "res_base": np.asarray(self._res_base, dtype=np.float64).reshape(n, len(OUTPUTS)),
+            "res_targets": np.asarray(self._res_target, dtype=np.int8).reshape(n, len(GROUPS)),
             "res_days": np.asarray(self._res_day, dtype=np.int32).reshape(n),
             "res_negatives": np.asarray(self._res_negative, dtype=np.int32).reshape(n),
         }
@@ -737,8 +795,12 @@ class AdaptiveClassifier:
         n = len(indptr) - 1
         days = data["res_days"] if with_days else np.full(n, UNKNOWN_DAY, dtype=np.int32)
         negatives = data["res_negatives"] if self.gated else np.full(n, NO_NEGATIVE, dtype=np.int32)
-        if n > self.reservoir_size or bases.shape != (n, len(HEADS)) or targets.shape != (n, 3) or days.shape != (n,) \
-                or negatives.shape != (n,):
+        if bases.shape == (n, len(HEADS)) and targets.shape == (n, len(GROUPS) - 1):
+            # saved before format v5: no threat logit and no threat target (its base logit is never read then)
+            bases = np.hstack([bases, np.zeros((n, 1))])
+            targets = np.hstack([targets, np.full((n, 1), NO_TARGET, dtype=targets.dtype)])
+        if n > self.reservoir_size or bases.shape != (n, len(OUTPUTS)) or targets.shape != (n, len(GROUPS)) \
+                or days.shape != (n,) or negatives.shape != (n,):
             raise ValueError("reservoir arrays do not fit together")
         if negatives.dtype.kind not in "iu":
             raise ValueError("reservoir corpus rows must be integers")
@@ -758,11 +820,11 @@ class AdaptiveClassifier:
         self._rng.bit_generator.state = replay_state["rng"]
 
 
-def _encode_target(polarity: str | None, toxic, question) -> np.ndarray:
-    """Labels as int8 (polarity index, toxic, question); NO_TARGET for a head that was not corrected."""
+def _encode_target(polarity: str | None, toxic, question, threat=None) -> np.ndarray:
+    """Labels as int8 (polarity index, toxic, question, threat); NO_TARGET for a head that was not corrected."""
     return np.array([NO_TARGET if polarity is None else POLARITY_LABELS.index(polarity),
-                     NO_TARGET if toxic is None else int(toxic),
-                     NO_TARGET if question is None else int(question)], dtype=np.int8)
+                     *(NO_TARGET if value is None else int(value) for value in (toxic, question, threat))],
+                    dtype=np.int8)
 
 
 def _write_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:

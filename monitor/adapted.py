@@ -130,7 +130,8 @@ def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetim
     """
     model = AdaptiveClassifier(base, **(hyperparameters or {}))
     cutoff_day = None if cutoff is None else utc_day(cutoff)
-    kept = [(row["text"], row["polarity"], _flag(row["toxic"]), _flag(row["question"]), row["at"]) for row in stored
+    kept = [(row["text"], row["polarity"], _flag(row["toxic"]), _flag(row["question"]), row["at"],
+             _flag(row.get("threat"))) for row in stored
             if row["text"] is not None and row.get("withdrawn_at") is None and row["id"] > after_id
             and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
     model.learn_many(kept)

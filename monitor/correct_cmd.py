@@ -30,6 +30,8 @@ def _fail(message: str, code: int = 2) -> None:
 @click.option("--polarity", type=click.Choice(["negative", "neutral", "positive"]), default=None)
 @click.option("--toxic", type=click.Choice(["0", "1"]), default=None)
 @click.option("--question", type=click.Choice(["0", "1"]), default=None)
+@click.option("--threat", type=click.Choice(["0", "1"]), default=None,
+              help="Is it a threat? 0 clears a wrong \"mögliche Drohung\" flag; 1 also stores toxic=1.")
 @click.option("--by", "corrected_by", default=None, help="Who corrected it (free text, optional).")
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None,
               help="Directory of the adapted model (default: classifier.adapted_model, else next to a SQLite database file).")
@@ -39,7 +41,8 @@ def _fail(message: str, code: int = 2) -> None:
                    "(after a base model upgrade, or to recover a lost or broken adapted model).")
 def correct(
     config_path: str, platform: str | None, external_id: str | None, polarity: str | None, toxic: str | None,
-    question: str | None, corrected_by: str | None, state_dir: str | None, reset: bool, rebuild: bool,
+    question: str | None, threat: str | None, corrected_by: str | None, state_dir: str | None, reset: bool,
+    rebuild: bool,
 ) -> None:
     """Correct a mention's labels: store the correction and let the adapted model learn from it."""
     try:
@@ -63,17 +66,28 @@ def correct(
     if not platform or not external_id:
         _fail("--platform and --id are required (or --reset, --rebuild)")
         return
-    if polarity is None and toxic is None and question is None:
-        _fail("nothing to correct: give --polarity, --toxic and/or --question")
+    if polarity is None and toxic is None and question is None and threat is None:
+        _fail("nothing to correct: give --polarity, --toxic, --question and/or --threat")
         return
+    if threat == "1":
+        # A threat is toxic by the labels' definition; P(toxic) and the threat flag learn as separate groups, so
+        # the toxic label is stored with it rather than left to chance.
+        if toxic == "0":
+            _fail("--threat 1 with --toxic 0 contradicts itself: a threat counts as toxic")
+            return
+        toxic = "1"
     try:
         base = TextClassifier.load(settings.classifier.model)
     except ModelError as exc:
         _fail(f"{exc}")
         return
+    if threat is not None and not base.has_kinds:
+        _fail(f"the model {base.info.get('name')!r} has no threat head, so there is no threat flag to correct")
+        return
     # Load, learn and save under the lock that `stormwatch purge` also takes (see monitor.adapted.exclusive).
     with exclusive(state):
-        _store_and_learn(settings, state, base, platform, external_id, polarity, toxic, question, corrected_by)
+        _store_and_learn(settings, state, base, platform, external_id, polarity, toxic, question, threat,
+                         corrected_by)
 
 
 def _reset(settings, state: Path) -> None:
@@ -121,7 +135,8 @@ def _rebuild(settings, state: Path) -> None:
 
 
 def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str, external_id: str,
-                     polarity: str | None, toxic: str | None, question: str | None, corrected_by: str | None) -> None:
+                     polarity: str | None, toxic: str | None, question: str | None, threat: str | None,
+                     corrected_by: str | None) -> None:
     try:
         model = AdaptiveClassifier.load(base, state) if (state / STATE_FILE).exists() else AdaptiveClassifier(base)
     except ModelError as exc:
@@ -141,6 +156,7 @@ def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str,
             correction_id = store_corrections.add_correction(
                 store.engine, platform=platform, external_id=external_id, text=text, polarity=polarity,
                 toxic=None if toxic is None else toxic == "1", question=None if question is None else question == "1",
+                threat=None if threat is None else threat == "1",
                 corrected_by=corrected_by, at=now,
             )
     except StorageError as exc:
@@ -153,11 +169,14 @@ def _store_and_learn(settings, state: Path, base: TextClassifier, platform: str,
         return
     before = model.predict([text])
     model.learn_one(text, polarity=polarity, toxic=None if toxic is None else int(toxic),
-                    question=None if question is None else int(question), at=now)
+                    question=None if question is None else int(question), at=now,
+                    threat=None if threat is None else int(threat))
     after = model.predict([text])
     model.save(state)
     for head in HEADS:
         old, new = float(getattr(before, head)[0]), float(getattr(after, head)[0])
         click.echo(f"  {head:<9} {old:.3f} -> {new:.3f}")
+    if before.kinds is not None:
+        click.echo(f"  {'threat':<9} {float(before.kinds['threat'][0]):.3f} -> {float(after.kinds['threat'][0]):.3f}")
     click.echo(f"  sentiment {before.sentiment()[0]} -> {after.sentiment()[0]}")
     click.echo(f"adapted model saved to {state} ({model.n_corrections} corrections learned)")

@@ -143,6 +143,28 @@ def test_correct_refuses_unknown_and_learns_nothing_without_text(deployment, tmp
         assert corr.count_corrections(store.engine) == 1
 
 
+def test_correct_threat_flags(deployment) -> None:
+    """Staff clear a wrong "mögliche Drohung" flag; a confirmed threat is stored as toxic too; contradictions are
+    refused before anything is stored."""
+    config, db = deployment
+    with Store.open(f"sqlite:///{db}") as store:
+        _add_mention(store, "demand", "Frau Kessler, treten Sie zurück. Sofort.")
+    runner = CliRunner()
+    args = ["--config", str(config), "--platform", "facebook", "--id", "demand"]
+    contradiction = runner.invoke(correct, [*args, "--threat", "1", "--toxic", "0"])
+    assert contradiction.exit_code == 2 and "contradicts" in contradiction.output
+    cleared = runner.invoke(correct, [*args, "--threat", "0", "--by", "Team"])
+    assert cleared.exit_code == 0, cleared.output
+    threat = next(line.split() for line in cleared.output.splitlines() if line.split()[:1] == ["threat"])
+    assert float(threat[3]) < float(threat[1])
+    confirmed = runner.invoke(correct, [*args, "--threat", "1"])
+    assert confirmed.exit_code == 0, confirmed.output
+    with Store.open(f"sqlite:///{db}") as store:
+        rows = corr.list_corrections(store.engine)
+    assert [(r["threat"], r["toxic"]) for r in rows] == [(False, None), (True, True)]
+    assert _adapted(default_state_dir(f"sqlite:///{db}")).updates["threat"] == 2
+
+
 def test_the_pipeline_classifies_with_the_corrected_model(deployment) -> None:
     """What staff corrected is what the pipeline uses next: same scores as the command printed, back to base on reset."""
     from monitor.config import load_settings
@@ -190,7 +212,8 @@ def test_rebuild_relearns_the_stored_corrections(deployment) -> None:
     state = default_state_dir(f"sqlite:///{db}")
     runner = CliRunner()
     base = ["--config", str(config), "--platform", "facebook", "--id", "m1"]
-    for labels in (["--polarity", "negative"], ["--toxic", "0"], ["--polarity", "neutral", "--question", "1"]):
+    for labels in (["--polarity", "negative"], ["--toxic", "0"], ["--polarity", "neutral", "--question", "1"],
+                   ["--threat", "0"]):
         assert runner.invoke(correct, [*base, *labels]).exit_code == 0
     assert runner.invoke(correct, ["--config", str(config), "--platform", "facebook", "--id", "gone",
                                    "--toxic", "1"]).exit_code == 0  # stored without text: nothing to relearn
@@ -207,9 +230,9 @@ def test_rebuild_relearns_the_stored_corrections(deployment) -> None:
         _adapted(state)
     rebuilt = runner.invoke(correct, ["--config", str(config), "--rebuild"])
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert "3 of 4 stored corrections learned" in rebuilt.output
+    assert "4 of 5 stored corrections learned" in rebuilt.output
     again = _adapted(state)
-    assert again.updates == {"polarity": 2, "toxic": 1, "question": 1}
+    assert again.updates == {"polarity": 2, "toxic": 1, "question": 1, "threat": 1}
     # same steps, same replay draws; `correct` saved (float32 weights) after each correction, the rebuild once
     np.testing.assert_allclose(again.probabilities(texts), learned, atol=1e-6)
 
@@ -234,7 +257,7 @@ def test_rebuild_does_not_bring_back_corrections_past_the_retention(deployment) 
                             at=now - timedelta(days=1))
     result = CliRunner().invoke(correct, ["--config", str(config), "--rebuild"])
     assert result.exit_code == 0 and "1 of 2 stored corrections learned" in result.output
-    assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0}
+    assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0, "threat": 0}
 
 
 def test_reset_and_rebuild_exclude_each_other(deployment) -> None:
@@ -254,7 +277,7 @@ def test_rebuild_does_not_bring_back_what_a_reset_dropped(deployment) -> None:
     assert runner.invoke(correct, [*base, "--toxic", "0"]).exit_code == 0
     rebuilt = runner.invoke(correct, ["--config", str(config), "--rebuild"])
     assert rebuilt.exit_code == 0 and "1 of 2 stored corrections learned" in rebuilt.output
-    assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0}
+    assert _adapted(state).updates == {"polarity": 0, "toxic": 1, "question": 0, "threat": 0}
     # the reset is a fact in the database: the wrong correction is kept as a record, marked withdrawn
     with Store.open(f"sqlite:///{db}") as store:
         rows = corr.list_corrections(store.engine)

@@ -41,7 +41,7 @@ def test_learning_moves_the_corrected_heads_only(base) -> None:
     assert after.toxic[0] > before.toxic[0]
     np.testing.assert_allclose(after.question, before.question, atol=1e-6)
     np.testing.assert_allclose(after.negative, before.negative, atol=1e-6)
-    assert model.updates == {"polarity": 0, "toxic": 1, "question": 0}
+    assert model.updates == {"polarity": 0, "toxic": 1, "question": 0, "threat": 0}
 
 
 def test_residual_is_bounded_and_shrinks(base) -> None:
@@ -186,11 +186,12 @@ def test_v1_files_load_with_an_empty_reservoir(base, tmp_path) -> None:
     model.learn_one(TEXTS[0], polarity="negative")
     # write what version 1 wrote: no reservoir arrays, no replay settings, no generator state
     with open(tmp_path / WEIGHTS_FILE, "wb") as handle:
-        np.savez_compressed(handle, **model._residual.arrays(""))
-    state = {"format": "stormwatch-adaptive-v1", "base_fingerprint": detectors.feedback.base_fingerprint(base),
+        np.savez_compressed(handle, **_without_threat(model._residual.arrays("")))
+    state = {"format": "stormwatch-adaptive-v1",
+             "base_fingerprint": detectors.feedback.base_fingerprint(base, "stormwatch-adaptive-v1"),
              "base_name": base.info.get("name"),
              "hyperparameters": {"learning_rate": 1.0, "bias_learning_rate": 0.2, "l2": 1e-4, "max_shift": 4.0},
-             "updates": model.updates,
+             "updates": {k: v for k, v in model.updates.items() if k != "threat"},
              "weights_sha256": __import__("hashlib").sha256((tmp_path / WEIGHTS_FILE).read_bytes()).hexdigest()}
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     old = AdaptiveClassifier.load(base, tmp_path)
@@ -287,18 +288,42 @@ def test_zero_corrections_predict_exactly_the_base_model(base) -> None:
         model.reset()
 
 
-def _as_older(directory, version: str) -> None:
-    """Rewrite a saved v4 model as version 2 or 3 wrote it: v3 had no familiarity gate; v2 in addition had no
-    scratch learner, no mixture and no correction days."""
+def _without_threat(arrays: dict) -> dict:
+    """The arrays as format v1-v4 wrote them: five output columns, three targets."""
+    out = {}
+    for k, v in arrays.items():
+        if k.endswith("values") and not k.startswith("res_") and not k.startswith("gate_") or k == "res_base":
+            v = v[:, :5]
+        elif k.endswith("bias") and not k.startswith("gate_"):
+            v = v[:5]
+        elif k == "res_targets":
+            v = v[:, :3]
+        out[k] = v
+    return out
+
+
+def _as_older(directory, version: str, base: TextClassifier) -> None:
+    """Rewrite a saved v5 model as version 2, 3 or 4 wrote it: v4 had no threat column and identified the base
+    model by model.json alone; v3 in addition had no familiarity gate; v2 in addition had no scratch learner, no
+    mixture and no correction days."""
     import hashlib
 
-    dropped = ("gate_", "res_negatives") if version == "v3" else ("gate_", "res_negatives", "scratch_", "res_days")
+    dropped = {"v4": ("\0",), "v3": ("gate_", "res_negatives"),
+               "v2": ("gate_", "res_negatives", "scratch_", "res_days")}[version]
     with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as data:
-        arrays = {k: data[k] for k in data.files if not k.startswith(dropped)}
+        arrays = _without_threat({k: data[k] for k in data.files if not k.startswith(dropped)})
     with open(directory / WEIGHTS_FILE, "wb") as handle:
         np.savez_compressed(handle, **arrays)
     state = json.loads((directory / STATE_FILE).read_text())
     state["format"] = f"stormwatch-adaptive-{version}"
+    state["base_fingerprint"] = detectors.feedback.base_fingerprint(base, state["format"])
+    del state["updates"]["threat"]
+    if "mixture" in state:
+        del state["mixture"]["losses"]["threat"], state["mixture"]["scored"]["threat"]
+    state["weights_sha256"] = hashlib.sha256((directory / WEIGHTS_FILE).read_bytes()).hexdigest()
+    (directory / STATE_FILE).write_text(json.dumps(state))
+    if version == "v4":
+        return
     del state["gate"], state["hyperparameters"]["gate_learning_rate"]
     if version == "v2":
         del state["mixture"]
@@ -315,7 +340,7 @@ def test_v2_files_load_predict_as_before_and_their_items_count_as_unknown_age(ba
     for text, label in STREAM[:10]:
         model.learn_one(text, polarity=label)
     model.save(tmp_path)
-    _as_older(tmp_path, "v2")
+    _as_older(tmp_path, "v2", base)
     old = AdaptiveClassifier.load(base, tmp_path)
     assert old.reservoir_len == 8 and old.updates == model.updates
     assert old.scratch_weight("polarity") == 0.0  # an untrained scratch learner gets no say
@@ -490,7 +515,7 @@ def test_v3_files_load_ungated_predict_as_before_and_a_relearn_gates_them(base, 
     for i, (text, label) in enumerate(_rail_notes(30)):
         v3.learn_one(text, polarity=label, at=DAY0 + timedelta(days=i // 15 * 5))
     v3.save(tmp_path)
-    _as_older(tmp_path, "v3")
+    _as_older(tmp_path, "v3", base)
     old = AdaptiveClassifier.load(base, tmp_path)
     assert not old.gated and old.scratch_weight("polarity") == v3.scratch_weight("polarity") > 0.5
     np.testing.assert_allclose(old.probabilities(CITY_CALM), v3.probabilities(CITY_CALM), atol=1e-6)
@@ -536,7 +561,8 @@ def test_a_file_written_by_the_v3_code_predicts_exactly_as_it_did(base) -> None:
     expected = json.loads((fixture / "expected.json").read_text(encoding="utf-8"))
     old = AdaptiveClassifier.load(base, fixture)
     assert not old.gated
-    np.testing.assert_array_equal(old.probabilities(expected["probe"]), np.array(expected["probabilities"]))
+    # the sixth column (threat, format v5) is new; the five v3 columns are exactly as they were
+    np.testing.assert_array_equal(old.probabilities(expected["probe"])[:, :5], np.array(expected["probabilities"]))
     assert old.scratch_weight("polarity") == expected["scratch_weight"]
 
 
@@ -580,3 +606,84 @@ def test_a_weights_file_edited_to_nan_with_a_matching_checksum_is_refused(base, 
     (tmp_path / STATE_FILE).write_text(json.dumps(state))
     with pytest.raises(ModelError, match=f"NaN or infinite values in .*{float_name}"):
         AdaptiveClassifier.load(base, tmp_path)
+
+
+# -- threat corrections and the base model's fingerprint (format v5) -----------------------------------
+
+LOOK_ALIKE = "Frau Kessler, treten Sie zurück. Sofort."  # a resignation demand the threat head used to flag
+
+
+def test_a_threat_correction_moves_the_threat_flag_only_and_reset_undoes_it(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base)
+    before = model.predict([LOOK_ALIKE, TEXTS[0]])
+    assert before.kinds is not None
+    np.testing.assert_allclose(before.kinds["threat"], base.predict([LOOK_ALIKE, TEXTS[0]]).kinds["threat"], atol=1e-6)
+    for _ in range(3):
+        model.learn_one(LOOK_ALIKE, threat=0)
+    after = model.predict([LOOK_ALIKE])
+    assert after.kinds["threat"][0] < before.kinds["threat"][0] - 0.1
+    # the other heads and kinds are untouched: P(toxic) is its own group, insult and abuse pass through
+    for head in ("negative", "toxic", "question"):
+        np.testing.assert_allclose(getattr(after, head)[0], getattr(before, head)[0], atol=1e-6)
+    for kind in ("insult", "abuse"):
+        np.testing.assert_allclose(after.kinds[kind][0], before.kinds[kind][0], atol=1e-6)
+    assert model.updates == {"polarity": 0, "toxic": 0, "question": 0, "threat": 3}
+    model.save(tmp_path)
+    again = AdaptiveClassifier.load(base, tmp_path)
+    np.testing.assert_allclose(again.predict([LOOK_ALIKE]).kinds["threat"], after.kinds["threat"], atol=1e-6)
+    assert again.updates == model.updates
+    again.reset()
+    np.testing.assert_allclose(again.predict([LOOK_ALIKE]).kinds["threat"], before.kinds["threat"][:1], atol=1e-6)
+
+
+def test_a_threat_correction_needs_a_base_model_with_a_threat_head(tmp_path) -> None:
+    import shutil
+
+    from detectors.classifier import default_model_dir
+
+    shutil.copytree(default_model_dir(), tmp_path / "m")
+    info = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    del info["toxic_kinds"], info["calibration"]["toxic"]["threat_weight"]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    plain = AdaptiveClassifier(TextClassifier.load(tmp_path / "m"))
+    with pytest.raises(ValueError, match="no threat head"):
+        plain.learn_one(LOOK_ALIKE, threat=0)
+    plain.learn_one(LOOK_ALIKE, toxic=0)  # the other heads still learn
+    assert plain.predict([LOOK_ALIKE]).kinds is None
+
+
+def test_v4_files_load_predict_as_before_and_learn_threats(base, tmp_path) -> None:
+    model = AdaptiveClassifier(base, replay=2, reservoir_size=8)
+    for text, label in STREAM[:10]:
+        model.learn_one(text, polarity=label)
+    model.save(tmp_path)
+    _as_older(tmp_path, "v4", base)
+    old = AdaptiveClassifier.load(base, tmp_path)
+    assert old.gated and old.reservoir_len == 8 and old.updates == model.updates
+    np.testing.assert_allclose(old.probabilities(TEXTS), model.probabilities(TEXTS), atol=1e-6)
+    old.learn_one(LOOK_ALIKE, threat=0)
+    assert old.updates["threat"] == 1
+    old.save(tmp_path)
+    assert json.loads((tmp_path / STATE_FILE).read_text())["format"] == detectors.feedback.FORMAT
+
+
+def test_an_adapted_model_notices_a_swapped_weights_file(base, tmp_path) -> None:
+    import shutil
+
+    from detectors.classifier import default_model_dir
+    from detectors.feedback import ForeignBase
+
+    model = AdaptiveClassifier(base)
+    model.learn_one(TEXTS[0], polarity="negative")
+    model.save(tmp_path / "adapted")
+    shutil.copytree(default_model_dir(), tmp_path / "m")
+    assert AdaptiveClassifier.load(TextClassifier.load(tmp_path / "m"), tmp_path / "adapted").n_corrections == 1
+    # another threat head in kinds.npz, model.json unchanged: a different base model all the same
+    with np.load(tmp_path / "m" / "kinds.npz", allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    arrays["bias"] = arrays["bias"] + np.float32(0.5)
+    np.savez_compressed(tmp_path / "m" / "kinds.npz", **arrays)
+    swapped = TextClassifier.load(tmp_path / "m")
+    assert swapped.info == base.info and swapped.fingerprint != base.fingerprint
+    with pytest.raises(ForeignBase, match="another base model"):
+        AdaptiveClassifier.load(swapped, tmp_path / "adapted")

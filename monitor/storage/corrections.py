@@ -33,6 +33,7 @@ def add_correction(
     polarity: str | None = None,
     toxic: bool | None = None,
     question: bool | None = None,
+    threat: bool | None = None,
     corrected_by: str | None = None,
     at: datetime | None = None,
 ) -> int:
@@ -41,14 +42,15 @@ def add_correction(
         raise ValueError("a correction needs the mention's platform and external id")
     if polarity is not None and polarity not in POLARITIES:
         raise ValueError(f"polarity must be one of {POLARITIES}, got {polarity!r}")
-    if polarity is None and toxic is None and question is None:
-        raise ValueError("a correction needs at least one of polarity, toxic, question")
+    if polarity is None and toxic is None and question is None and threat is None:
+        raise ValueError("a correction needs at least one of polarity, toxic, question, threat")
     row = {
         "platform": platform, "external_id": external_id,
         "text": clean_text(text) if text is not None else None,
         "polarity": polarity,
         "toxic": None if toxic is None else bool(toxic),
         "question": None if question is None else bool(question),
+        "threat": None if threat is None else bool(threat),
         "corrected_by": corrected_by or None,
         "at": at or datetime.now(timezone.utc),
     }

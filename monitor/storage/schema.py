@@ -199,6 +199,7 @@ corrections = Table(
     Column("polarity", String(), nullable=True),  # negative | neutral | positive; NULL = not corrected
     Column("toxic", Boolean(), nullable=True),
     Column("question", Boolean(), nullable=True),
+    Column("threat", Boolean(), nullable=True),  # since revision 0004; NULL = not corrected
     Column("corrected_by", String(), nullable=True),  # free text, as staff typed it
     Column("at", UtcDateTime(), nullable=False),
     # set by `stormwatch correct --reset`: kept as the record of what staff said, never learned from again
