@@ -184,6 +184,7 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
                 {"C_chosen_per_fold": chosen_c, "C_grid": list(hp.get("c_grid", training.TASK_C_GRID)),
                  "class_weight": hp.get("class_weight"),
                  "scaling": hp.get("scaling", training.TASK_SCALING[task]),
+                 "style_features": view.n_style > 0,
                  "transfer_from": base.name if transfer else None,
                  "transfer_columns": hp.get("transfer_columns", training.TASK_TRANSFER_COLUMNS.get(task))
                  if transfer else None},

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from detectors import style
 from detectors.lexicon import LexiconError
 from detectors.textfeatures import Featurizer, split_chunks
 
@@ -196,6 +197,7 @@ class TextClassifier:
         self._bias = bias
         self._chunk_chars = np.array(chunk_chars, dtype=np.int64)
         self._combine = combine
+        self._style_w = _style_weights(info.get("style"), len(bias))
         self._fingerprint: str | None = None
 
     @classmethod
@@ -268,7 +270,10 @@ class TextClassifier:
 
     def _linear(self, texts: list[str]) -> np.ndarray:
         xw, xc = self._featurizer.transform_parts(texts)
-        return (xw @ self._w_word) + (xc @ self._w_char) + self._bias
+        z = (xw @ self._w_word) + (xc @ self._w_char) + self._bias
+        if self._style_w is not None:  # a head trained with style features (training.task_view)
+            z = z + (style.style_matrix(texts) @ self._style_w).astype(z.dtype)
+        return z
 
     def calibrated_logits(self, z_all: np.ndarray) -> np.ndarray:
         """From all_logits to calibrated logits (n, 5) in HEADS order: polarity divided by the temperature (softmax
@@ -301,6 +306,22 @@ class TextClassifier:
             toxic=toxic, question=question, toxic_threshold=self._toxic_threshold,
             kinds=self.kind_probabilities(z[:, len(HEADS):]),
         )
+
+
+def _style_weights(block: Any, n_columns: int) -> np.ndarray | None:
+    """The style block of model.json as a (len(style.FEATURES), n_columns) matrix, None without one."""
+    if block is None:
+        return None
+    if not isinstance(block, dict) or block.get("scheme") != style.SCHEME or \
+            list(block.get("features", [])) != list(style.FEATURES) or not isinstance(block.get("weights"), dict):
+        raise ValueError(f"style must be a {style.SCHEME} block with features {list(style.FEATURES)} and weights")
+    matrix = np.zeros((len(style.FEATURES), n_columns), dtype=np.float64)
+    for head, weights in block["weights"].items():
+        if head not in HEADS[3:] or len(weights) != len(style.FEATURES):
+            raise ValueError(f"style.weights.{head}: one weight per feature for a binary head of {HEADS[3:]}")
+        _require_finite(f"style.weights.{head}", [float(w) for w in weights])
+        matrix[:, HEADS.index(head)] = weights
+    return matrix
 
 
 def _require_finite(where: str, values: list[float]) -> None:

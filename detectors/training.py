@@ -28,6 +28,7 @@ from detectors.classifier import (CHUNK_COMBINE, FORMAT_VERSION, HEADS, POLARITY
 from detectors import toxic_kinds as kinds
 from detectors.corpus import DEFAULT_CORPUS, load_corpus
 from detectors.reliability import calibration_report, cross_fitted
+from detectors import style
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
 MODEL_VERSION = "0.5.1"
@@ -585,15 +586,41 @@ TASK_C = {"polarity": "polarity_C", "toxicity": "toxic_C", "question": "question
 # allowed data only.
 TASK_SCALING = {"polarity": "idf", "toxicity": "nb", "question": "none", "factclaiming": "nb"}
 TASK_TRANSFER_COLUMNS = {"toxicity": [3]}
+# Tasks whose head learns weights for the style features (detectors/style.py) next to its n-gram weights; hp["style"]
+# overrides. Checked for toxicity on GermEval 2018 and 2021 (benchmarks/CLASSIFIER_RESULTS.md, session 10).
+TASK_STYLE = ("toxicity",)
 
 
-def _transfer_offset(task: str, hp: dict[str, Any], weights: np.ndarray | None, bias: np.ndarray | None,
-                     x: sp.csr_matrix) -> np.ndarray | None:
-    """The base model's logits (n, k) used as extra features, or None when transfer is off."""
+def uses_style(task: str, hp: dict[str, Any]) -> bool:
+    return bool(hp.get("style", task in TASK_STYLE))
+
+
+def base_style_weights(info: dict[str, Any], columns: Sequence[int]) -> np.ndarray | None:
+    """The base model's style weights for the HEADS `columns`, shape (len(style.FEATURES), len(columns)), or None
+    when it has none for them."""
+    block = info.get("style") or {}
+    heads = block.get("weights", {})
+    if not any(HEADS[c] in heads for c in columns):
+        return None
+    return np.array([heads.get(HEADS[c], [0.0] * len(style.FEATURES)) for c in columns], dtype=np.float64).T
+
+
+def _transfer_columns(task: str, hp: dict[str, Any], weights: np.ndarray | None) -> list[int]:
+    """The base model's HEADS columns whose logits the new head takes as features ([] when transfer is off)."""
     columns = hp.get("transfer_columns", TASK_TRANSFER_COLUMNS.get(task))
     if not columns or weights is None or not hp.get("transfer", True):
+        return []
+    return list(columns)
+
+
+def _transfer_offset(columns: list[int], weights: np.ndarray | None, bias: np.ndarray | None, x: sp.csr_matrix,
+                     styles: np.ndarray | None = None, base_style: np.ndarray | None = None) -> np.ndarray | None:
+    """The base model's logits (n, k) of `columns` used as extra features (with its style term, if it has one), or
+    None when there are no columns."""
+    if not columns:
         return None
-    return np.asarray(x @ weights[:, columns], dtype=np.float64) + bias[columns].astype(np.float64)
+    out = np.asarray(x @ weights[:, columns], dtype=np.float64) + bias[columns].astype(np.float64)
+    return out if base_style is None else out + styles @ base_style
 
 
 def _fit_task(x: sp.csr_matrix, offset: np.ndarray | None, y: np.ndarray, task: str,
@@ -624,10 +651,11 @@ class TaskView:
     """
 
     x: sp.csr_matrix  # one row per text (training)
-    offset: np.ndarray | None  # the base model's logits per text (transfer features), or None
+    offset: np.ndarray | None  # dense extra features per text: the base model's logits (transfer), then style; or None
     scoring: Chunked | None  # one row per chunk as inference splits them; None: every text is one chunk
     scoring_offset: np.ndarray | None  # the base model's logits per chunk row
     combine: tuple[str, ...]  # how chunk scores combine into a text's score (per output column)
+    n_style: int = 0  # the last n_style offset columns are style features (detectors/style.py)
 
     def training_rows(self, docs: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray | None]:
         return self.x[docs], None if self.offset is None else self.offset[docs]
@@ -651,11 +679,23 @@ def task_view(task: str, info: dict[str, Any], weights: np.ndarray, bias: np.nda
     size = int(inference.get("chunk_chars", [0] * len(HEADS))[column])
     combine = tuple(inference.get("chunk_combine", CHUNK_COMBINE))
     combine = combine[:3] if task == "polarity" else (combine[column],)
-    scoring = None
+    scoring = chunk_texts = None
     if size > 0 and any(len(t) > size for t in texts):
         scoring = featurize_chunked(featurizer, texts, size)
-    return TaskView(x, _transfer_offset(task, hp, weights, bias, x), scoring,
-                    None if scoring is None else _transfer_offset(task, hp, weights, bias, scoring.x), combine)
+        chunk_texts = split_chunks(list(texts), size)[0]  # the rows of `scoring`, as text (for their style)
+    columns = _transfer_columns(task, hp, weights)
+    base_style = base_style_weights(info, columns) if columns else None
+    own_style = uses_style(task, hp)
+    styles = style.style_matrix(texts) if own_style or base_style is not None else None
+    chunk_styles = None if styles is None or scoring is None else style.style_matrix(chunk_texts)
+    offset = _transfer_offset(columns, weights, bias, x, styles, base_style)
+    scoring_offset = None if scoring is None else _transfer_offset(columns, weights, bias, scoring.x, chunk_styles,
+                                                                    base_style)
+    if own_style:
+        offset = styles if offset is None else np.hstack([offset, styles])
+        if scoring is not None:
+            scoring_offset = chunk_styles if scoring_offset is None else np.hstack([scoring_offset, chunk_styles])
+    return TaskView(x, offset, scoring, scoring_offset, combine, len(style.FEATURES) if own_style else 0)
 
 
 def _task_scores(head: tuple[LinearHead, np.ndarray], x: sp.csr_matrix, offset: np.ndarray | None) -> np.ndarray:
@@ -840,15 +880,22 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
     head, alpha = _fit_task(view.x, view.offset, y, task, hp)
     columns = TASK_COLUMNS[task]
     coef, intercept = head.coef, head.intercept
-    if view.offset is not None:  # fold the base logits into the new head: (x @ w_base + b_base) @ alpha
-        base_columns = hp.get("transfer_columns", TASK_TRANSFER_COLUMNS.get(task))
-        coef = coef + (weights[:, base_columns].astype(np.float64) @ alpha)[:, None]
-        intercept = intercept + bias[base_columns].astype(np.float64) @ alpha
+    base_columns = _transfer_columns(task, hp, weights)
+    alpha_transfer, alpha_style = alpha[:len(base_columns)], alpha[len(base_columns):]
+    style_weights = alpha_style if view.n_style else None
+    if base_columns:  # fold the base logits into the new head: (x @ w_base + b_base + style @ s_base) @ alpha
+        coef = coef + (weights[:, base_columns].astype(np.float64) @ alpha_transfer)[:, None]
+        intercept = intercept + bias[base_columns].astype(np.float64) @ alpha_transfer
+        base_style = base_style_weights(info, base_columns)
+        if base_style is not None:
+            folded = base_style @ alpha_transfer
+            style_weights = folded if style_weights is None else style_weights + folded
     weights[:, columns] = coef.astype(np.float32)
     bias[columns] = intercept.astype(np.float32)
     rows = np.flatnonzero(np.any(weights != 0, axis=1)).astype(np.int32)
 
     info = json.loads(json.dumps(info))  # deep copy: the base description stays as provenance of the other heads
+    _set_style(info, [HEADS[c] for c in columns], style_weights)
     if task == "polarity":
         info["calibration"]["polarity_temperature"] = calibration
     else:
@@ -862,8 +909,9 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
         "C_grid": list(hp.get("c_grid", TASK_C_GRID)) if task != "polarity" else None,
         "class_weight": hp.get("class_weight"),
         "feature_scaling": hp.get("scaling", TASK_SCALING[task]),
-        "transfer": {"base_columns": [HEADS[c] for c in hp.get("transfer_columns", TASK_TRANSFER_COLUMNS[task])],
-                     "weights": [round(float(a), 6) for a in alpha]} if view.offset is not None else None,
+        "transfer": {"base_columns": [HEADS[c] for c in base_columns],
+                     "weights": [round(float(a), 6) for a in alpha_transfer]} if base_columns else None,
+        "style": bool(view.n_style),
         "seed": seed,
         "trained_with": trained_with(),
         "cv": {"folds": n_folds, "shuffle_seed": seed, "metrics": metrics},
@@ -881,6 +929,20 @@ def train_task(task: str, dataset, out_dir, base_dir=None, seed: int = 0, *, n_f
     (out / "model.json").write_text(json.dumps(info, indent=2, sort_keys=True, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
     return metrics
+
+
+def _set_style(info: dict[str, Any], heads: list[str], weights: np.ndarray | None) -> None:
+    """Store (or, with None, drop) the style weights of one binary head in info["style"]; a block without heads
+    goes."""
+    block = info.pop("style", None) or {"scheme": style.SCHEME, "features": list(style.FEATURES), "weights": {}}
+    for head in heads:
+        block["weights"].pop(head, None)
+    if weights is not None:
+        if len(heads) != 1:
+            raise ValueError("style weights are learned for binary heads only")
+        block["weights"][heads[0]] = [float(w) for w in weights]  # full precision: inference must match training
+    if block["weights"]:
+        info["style"] = block
 
 
 def load_germeval2017(path: str | pathlib.Path) -> tuple[list[str], list[str]]:

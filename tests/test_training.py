@@ -262,10 +262,10 @@ def test_train_scores_long_texts_as_classify_does():
     docs = np.arange(len(texts))
 
     # toxicity: the base head itself, and the same head reached through the transfer column only
-    plain = task_view("toxicity", info, weights, bias, texts, {**HYPERPARAMS, "transfer": False})
+    plain = task_view("toxicity", info, weights, bias, texts, {**HYPERPARAMS, "transfer": False, "style": False})
     head = (LinearHead(weights[:, [3]].astype(np.float64), bias[[3]].astype(np.float64)), np.zeros(0))
     np.testing.assert_allclose(plain.scores(head, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
-    via_transfer = task_view("toxicity", info, weights, bias, texts, HYPERPARAMS)
+    via_transfer = task_view("toxicity", info, weights, bias, texts, {**HYPERPARAMS, "style": False})
     zero = (LinearHead(np.zeros((weights.shape[0], 1)), np.zeros(1)), np.ones(1))
     np.testing.assert_allclose(via_transfer.scores(zero, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
     # whole-text scoring would differ: the insult sits in one chunk of the second text
@@ -274,6 +274,62 @@ def test_train_scores_long_texts_as_classify_does():
     polarity = task_view("polarity", info, weights, bias, texts, HYPERPARAMS)
     head = (LinearHead(weights[:, :3].astype(np.float64), bias[:3].astype(np.float64)), np.zeros(0))
     np.testing.assert_allclose(polarity.scores(head, docs), logits[:, :3], rtol=1e-5, atol=1e-4)
+
+
+def test_style_terms_score_in_training_as_in_classify(tmp_path):
+    """A head with style weights (detectors/style.py): the training view's scores (whole texts and chunks, with the
+    base model's style term inside the transfer logit) equal what TextClassifier computes from model.json."""
+    import shutil
+
+    from detectors import style
+    from detectors.classifier import _read_info, _read_weights
+    from detectors.training import HYPERPARAMS, LinearHead, _set_style, task_view
+
+    base = default_model_dir()
+    calm = "Die Sitzung des Bauausschusses beginnt am Montag um 18 Uhr im Rathaus. "
+    texts = ["KURZ UND GUT!!! 😂😂", calm * 5 + "Ihr seid alle unfähige Vollidioten!", calm * 40, "Wer ist zuständig? …",
+             "„Zitat“ von @user: https://example.org 123"]
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 2, len(style.FEATURES))
+    shutil.copytree(base, tmp_path / "m")
+    info = _read_info(base)
+    _set_style(info, ["toxic"], w)
+    (tmp_path / "m" / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    styled = TextClassifier.load(tmp_path / "m")
+    plain_logits = TextClassifier.load(base).logits(texts)
+    logits = styled.logits(texts)
+    assert np.abs(logits[:, 3] - plain_logits[:, 3]).max() > 0.5  # the term is there ...
+    np.testing.assert_allclose(logits[:, [0, 1, 2, 4]], plain_logits[:, [0, 1, 2, 4]], rtol=1e-6)  # ... and only there
+    weights, bias = _read_weights(base, info)
+    docs = np.arange(len(texts))
+    # the model's own toxicity head with these style weights, as a head trained without transfer
+    own = task_view("toxicity", info, weights, bias, texts, {**HYPERPARAMS, "transfer": False})
+    assert own.n_style == len(style.FEATURES)
+    head = (LinearHead(weights[:, [3]].astype(np.float64), bias[[3]].astype(np.float64)), w)
+    np.testing.assert_allclose(own.scores(head, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
+    # the styled model as a base: its style term reaches the new head through the transfer logit
+    through = task_view("toxicity", info, weights, bias, texts, {**HYPERPARAMS, "style": False})
+    zero = (LinearHead(np.zeros((weights.shape[0], 1)), np.zeros(1)), np.ones(1))
+    np.testing.assert_allclose(through.scores(zero, docs), logits[:, 3], rtol=1e-5, atol=1e-4)
+
+
+def test_a_broken_style_block_is_refused(tmp_path):
+    import shutil
+
+    from detectors.classifier import ModelError
+
+    shutil.copytree(default_model_dir(), tmp_path / "m")
+    info = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    from detectors import style
+
+    for block in ({"scheme": "other", "features": list(style.FEATURES), "weights": {}},
+                  {"scheme": style.SCHEME, "features": list(style.FEATURES), "weights": {"toxic": [1.0]}},
+                  {"scheme": style.SCHEME, "features": list(style.FEATURES), "weights": {"negative": [0.0] * 13}},
+                  {"scheme": style.SCHEME, "features": list(style.FEATURES),
+                   "weights": {"toxic": [float("nan")] + [0.0] * 12}}):
+        (tmp_path / "m" / "model.json").write_text(json.dumps({**info, "style": block}), encoding="utf-8")
+        with pytest.raises(ModelError, match="style"):
+            TextClassifier.load(tmp_path / "m")
 
 
 def test_bootstrap_interval_matches_resampled_scores_and_narrows_with_more_texts():

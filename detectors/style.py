@@ -1,0 +1,127 @@
+"""Style features of a text that hashed, length-normalised n-grams cannot see: how long it is, how long its words
+are, shouting, emoji, punctuation. A head trained by `stormwatch train` learns weights for them next to its
+n-gram weights (`training.task_view`), and `TextClassifier` adds their term to that head's logit.
+
+Every feature has a fixed transform to a range of about 0..1, so nothing is fitted to data here and a model only
+stores one weight per feature. The n-gram rows are L2-normalised, so without these a head cannot tell a terse
+jibe from a long, formal comment made of the same words; on GermEval 2021 (Facebook comments) that was worth about
++0.01 macro-F1 (benchmarks/CLASSIFIER_RESULTS.md).
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import Sequence
+
+import numpy as np
+
+from detectors.textfeatures import MAX_CHARS
+
+SCHEME = "stormwatch-style-v1"
+FEATURES = ("log_chars", "log_words", "mean_word_length", "upper_share", "shouted_words", "exclamations",
+            "questions", "emoji", "user_mentions", "urls", "digit_share", "quotes", "ellipses")
+
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-ZÄÖÜ]")  # German capitals; other scripts' cases are rare in these streams
+_SHOUTED = re.compile(r"(?<!\w)[A-ZÄÖÜẞ]{3,}(?!\w)")
+_DIGIT = re.compile(r"\d")
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+_URL = re.compile(r"https?://|www\.")
+_QUOTES = re.compile("[\"„“”«»]")
+_ELLIPSIS = re.compile(r"\.\.\.|…")
+_LOG_CHARS = math.log1p(MAX_CHARS)
+_LOG_WORDS = math.log1p(MAX_CHARS / 2)
+
+
+def style_row(text: str) -> list[float]:
+    """The FEATURES of one text (its first MAX_CHARS characters, as the n-gram features see it): the definition,
+    which style_matrix computes for a batch at once (tests/test_style.py holds them together)."""
+    text = text[:MAX_CHARS].replace("\x00", " ")
+    words = text.split()
+    n_words = len(words)
+    letters = len(_LETTER.findall(text))
+    return [
+        math.log1p(len(text)) / _LOG_CHARS,
+        math.log1p(n_words) / _LOG_WORDS,
+        min(sum(map(len, words)) / n_words / 10.0, 3.0) if n_words else 0.0,
+        len(_UPPER.findall(text)) / letters if letters else 0.0,
+        len(_SHOUTED.findall(text)) / n_words if n_words else 0.0,
+        math.log1p(text.count("!")) / 3.0,
+        math.log1p(text.count("?")) / 3.0,
+        math.log1p(len(_EMOJI.findall(text))) / 3.0,
+        math.log1p(text.count("@")) / 3.0,
+        math.log1p(len(_URL.findall(text))) / 3.0,
+        len(_DIGIT.findall(text)) / len(text) if text else 0.0,
+        math.log1p(len(_QUOTES.findall(text))) / 3.0,
+        math.log1p(len(_ELLIPSIS.findall(text))) / 3.0,
+    ]
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> dict[str, np.ndarray]:
+    """Per code point of the Basic Multilingual Plane: what the regular expressions of style_row match. Built on
+    first use (about 30 ms); code points above it (emoji, rare scripts) count as none of these."""
+    chars = [chr(i) for i in range(_BMP)]
+    return {"letter": np.array([c.isalnum() and not c.isdecimal() and c != "_" for c in chars]),
+            "upper": np.array([bool(_UPPER.fullmatch(c)) for c in chars]),
+            "digit": np.array([c.isdecimal() for c in chars]),
+            "space": np.array([c.isspace() for c in chars]),
+            "quote": np.array([bool(_QUOTES.fullmatch(c)) for c in chars])}
+
+
+_BMP = 0x10000
+_SEP = "\x00"
+
+
+def style_matrix(texts: Sequence[str]) -> np.ndarray:
+    """FEATURES per text, shape (n, len(FEATURES)), float64: style_row for a whole batch, vectorised over the code
+    points of the joined batch (the per-text version ran at about 12,000 texts/s, slower than the n-grams)."""
+    n = len(texts)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)))
+    cut = [t[:MAX_CHARS].replace(_SEP, " ") for t in texts]  # a NUL inside a text would count as a boundary
+    joined = _SEP.join(cut) + _SEP  # every text followed by one separator
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    lengths = np.fromiter(map(len, cut), dtype=np.int64, count=n)
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    owner = np.repeat(np.arange(n), lengths + 1)  # the separator after a text is counted with it (it is none of these)
+    tables = _tables()
+    in_bmp = cp < _BMP
+    index = np.where(in_bmp, cp, 0)
+
+    def count(flags: np.ndarray) -> np.ndarray:
+        return np.bincount(owner, weights=flags.astype(np.float64), minlength=n)
+
+    def flag(name: str) -> np.ndarray:
+        return tables[name][index] & in_bmp
+
+    space = flag("space") | (cp == 0)
+    word_start = ~space & np.concatenate([[True], space[:-1]])
+    n_words = count(word_start)
+    non_space = count(~space)
+    letters = count(flag("letter"))
+
+    def matches(pattern: re.Pattern) -> np.ndarray:
+        positions = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
+        return np.bincount(np.searchsorted(starts, positions, side="right") - 1, minlength=n).astype(np.float64)
+
+    def share(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+        return np.divide(part, whole, out=np.zeros(n), where=whole > 0)
+
+    emoji = ((cp >= 0x1F300) & (cp <= 0x1FAFF)) | ((cp >= 0x2600) & (cp <= 0x27BF))
+    return np.column_stack([
+        np.log1p(lengths) / _LOG_CHARS,
+        np.log1p(n_words) / _LOG_WORDS,
+        np.minimum(share(non_space, n_words) / 10.0, 3.0),
+        share(count(flag("upper")), letters),
+        share(matches(_SHOUTED), n_words),
+        np.log1p(count(cp == ord("!"))) / 3.0,
+        np.log1p(count(cp == ord("?"))) / 3.0,
+        np.log1p(count(emoji)) / 3.0,
+        np.log1p(count(cp == ord("@"))) / 3.0,
+        np.log1p(matches(_URL)) / 3.0,
+        share(count(flag("digit")), lengths.astype(np.float64)),
+        np.log1p(count(flag("quote"))) / 3.0,
+        np.log1p(matches(_ELLIPSIS)) / 3.0,
+    ])
