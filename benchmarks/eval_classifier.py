@@ -176,7 +176,7 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
     weights, bias = _read_weights(base, info)
     view = training.task_view(task, info, weights, bias, data.texts, hp)
     predicted, chosen_c = nested_cv_predictions(view, data.labels, task, hp, folds, seed)
-    transfer = view.offset is not None
+    transfer = bool(training._transfer_columns(task, hp, weights))  # the offset may hold style columns only
     pipeline = ("stormwatch train pipeline, task factclaiming (no transfer)" if task == "factclaiming"
                 else f"stormwatch train --task {task}")
     return {"benchmark": name, "pipeline": pipeline,

@@ -508,7 +508,7 @@ class AdaptiveClassifier:
         """Same contract as TextClassifier.predict, with the learned corrections applied. Of the kinds of
         toxicity, threat is adapted too; insult and abuse, which staff do not correct, are the base model's.
 
-        P(toxic) stays its own group: a threat correction does not move it (the base model's threat term in it is
+        P(toxic) stays its own group: a threat label does not train it (the base model's threat term in it is
         the base model's). `stormwatch correct --threat 1` therefore stores toxic=1 with it."""
         p, kinds = self._mixture(texts)
         p = p.astype(np.float32)

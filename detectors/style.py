@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from detectors.textfeatures import MAX_CHARS
+from detectors.textfeatures import MAX_CHARS, code_points
 
 SCHEME = "stormwatch-style-v1"
 FEATURES = ("log_chars", "log_words", "mean_word_length", "upper_share", "shouted_words", "exclamations",
@@ -58,20 +58,37 @@ def style_row(text: str) -> list[float]:
     ]
 
 
-@functools.lru_cache(maxsize=1)
-def _tables() -> dict[str, np.ndarray]:
-    """Per code point of the Basic Multilingual Plane: what the regular expressions of style_row match. Built on
-    first use (about 30 ms); code points above it (emoji, rare scripts) count as none of these."""
-    chars = [chr(i) for i in range(_BMP)]
-    return {"letter": np.array([c.isalnum() and not c.isdecimal() and c != "_" for c in chars]),
-            "upper": np.array([bool(_UPPER.fullmatch(c)) for c in chars]),
-            "digit": np.array([c.isdecimal() for c in chars]),
-            "space": np.array([c.isspace() for c in chars]),
-            "quote": np.array([bool(_QUOTES.fullmatch(c)) for c in chars])}
-
-
+# What the regular expressions of style_row match, per character.
+_PREDICATES = {
+    "letter": lambda c: c.isalnum() and not c.isdecimal() and c != "_",
+    "upper": lambda c: bool(_UPPER.fullmatch(c)),
+    "digit": str.isdecimal,
+    "space": str.isspace,
+    "quote": lambda c: bool(_QUOTES.fullmatch(c)),
+}
 _BMP = 0x10000
 _SEP = "\x00"
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> dict[str, np.ndarray]:
+    """_PREDICATES per code point of the Basic Multilingual Plane, built on first use (about 30 ms)."""
+    chars = [chr(i) for i in range(_BMP)]
+    return {name: np.array([predicate(c) for c in chars]) for name, predicate in _PREDICATES.items()}
+
+
+def _flags(cp: np.ndarray) -> dict[str, np.ndarray]:
+    """_PREDICATES for every code point: a table lookup in the BMP; above it (emoji, the "fancy" bold and italic
+    letters and digits of social-media posts) per distinct code point, which are few."""
+    tables = _tables()
+    astral = cp >= _BMP
+    flags = {name: table[np.where(astral, 0, cp)] & ~astral for name, table in tables.items()}
+    if astral.any():
+        distinct, where = np.unique(cp[astral], return_inverse=True)
+        for name, predicate in _PREDICATES.items():
+            values = np.array([predicate(chr(c)) for c in distinct])
+            flags[name][astral] = values[where]
+    return flags
 
 
 def style_matrix(texts: Sequence[str]) -> np.ndarray:
@@ -82,25 +99,20 @@ def style_matrix(texts: Sequence[str]) -> np.ndarray:
         return np.zeros((0, len(FEATURES)))
     cut = [t[:MAX_CHARS].replace(_SEP, " ") for t in texts]  # a NUL inside a text would count as a boundary
     joined = _SEP.join(cut) + _SEP  # every text followed by one separator
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    joined, cp = code_points(joined)  # a lone surrogate becomes U+FFFD (one code point for one)
     lengths = np.fromiter(map(len, cut), dtype=np.int64, count=n)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
     owner = np.repeat(np.arange(n), lengths + 1)  # the separator after a text is counted with it (it is none of these)
-    tables = _tables()
-    in_bmp = cp < _BMP
-    index = np.where(in_bmp, cp, 0)
+    flags = _flags(cp)
 
     def count(flags: np.ndarray) -> np.ndarray:
         return np.bincount(owner, weights=flags.astype(np.float64), minlength=n)
 
-    def flag(name: str) -> np.ndarray:
-        return tables[name][index] & in_bmp
-
-    space = flag("space") | (cp == 0)
+    space = flags["space"] | (cp == 0)
     word_start = ~space & np.concatenate([[True], space[:-1]])
     n_words = count(word_start)
     non_space = count(~space)
-    letters = count(flag("letter"))
+    letters = count(flags["letter"])
 
     def matches(pattern: re.Pattern) -> np.ndarray:
         positions = np.fromiter((m.start() for m in pattern.finditer(joined)), dtype=np.int64)
@@ -114,14 +126,14 @@ def style_matrix(texts: Sequence[str]) -> np.ndarray:
         np.log1p(lengths) / _LOG_CHARS,
         np.log1p(n_words) / _LOG_WORDS,
         np.minimum(share(non_space, n_words) / 10.0, 3.0),
-        share(count(flag("upper")), letters),
+        share(count(flags["upper"]), letters),
         share(matches(_SHOUTED), n_words),
         np.log1p(count(cp == ord("!"))) / 3.0,
         np.log1p(count(cp == ord("?"))) / 3.0,
         np.log1p(count(emoji)) / 3.0,
         np.log1p(count(cp == ord("@"))) / 3.0,
         np.log1p(matches(_URL)) / 3.0,
-        share(count(flag("digit")), lengths.astype(np.float64)),
-        np.log1p(count(flag("quote"))) / 3.0,
+        share(count(flags["digit"]), lengths.astype(np.float64)),
+        np.log1p(count(flags["quote"])) / 3.0,
         np.log1p(matches(_ELLIPSIS)) / 3.0,
     ])

@@ -36,6 +36,7 @@ _SEP = "\x00"  # joins a whole batch into one string so each regex runs once per
 # Two literal-prefix patterns scan far faster than one alternation.
 _URLS = (re.compile(r"https?://[^\s\x00]+"), re.compile(r"www\.[^\s\x00]+"))
 _MENTION = re.compile(r"@\w+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _PUNCT_CODES = np.array([ord(c) for c in '?!.,;:()"'], dtype=np.uint32)
 _PRIME = np.uint32(0x01000193)
 _GOLDEN = np.uint32(0x9E3779B1)
@@ -55,6 +56,17 @@ _TRAILING = " )😡🤔🙄😠🙏!.\u200d\ufe0f"
 
 
 
+def code_points(joined: str) -> tuple[str, np.ndarray]:
+    """The string and its code points as uint32. A lone surrogate (from broken JSON such as "\\ud83d") cannot be
+    encoded and would fail the whole batch; it becomes U+FFFD, one code point for one, which no feature counts
+    (a "?" would look like a question)."""
+    try:
+        return joined, np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    except UnicodeEncodeError:
+        joined = _SURROGATE.sub("\ufffd", joined)
+        return joined, np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+
+
 def normalise_batch(texts: Sequence[str]) -> list[str]:
     """Lower-cased, truncated texts with URLs/user mentions replaced and runs of 3+ equal chars squashed."""
     if not texts:
@@ -63,7 +75,7 @@ def normalise_batch(texts: Sequence[str]) -> list[str]:
     for pattern in _URLS:
         joined = pattern.sub(" xxurl ", joined)
     joined = _MENTION.sub(" xxuser ", joined).lower()
-    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
+    joined, cp = code_points(joined)
     run = (cp[2:] == cp[1:-1]) & (cp[1:-1] == cp[:-2]) & (cp[2:] != 0)
     if run.any():
         keep = np.concatenate([[True, True], ~run])

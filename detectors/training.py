@@ -592,7 +592,10 @@ TASK_STYLE = ("toxicity",)
 
 
 def uses_style(task: str, hp: dict[str, Any]) -> bool:
-    return bool(hp.get("style", task in TASK_STYLE))
+    wanted = bool(hp.get("style", task in TASK_STYLE))
+    if wanted and task == "polarity":  # one weight per feature and binary head; refused before any training
+        raise ValueError("style features are learned for binary heads only, not for polarity")
+    return wanted
 
 
 def base_style_weights(info: dict[str, Any], columns: Sequence[int]) -> np.ndarray | None:

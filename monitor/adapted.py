@@ -130,10 +130,14 @@ def relearn_stored(base: TextClassifier, stored: Iterable[dict], cutoff: datetim
     """
     model = AdaptiveClassifier(base, **(hyperparameters or {}))
     cutoff_day = None if cutoff is None else utc_day(cutoff)
+    # A base model without a threat head (a deployment may switch to one) cannot learn threat labels: they are
+    # dropped, and a correction that was only about the threat flag is skipped, rather than failing every relearn.
+    threat_ok = base.has_kinds
     kept = [(row["text"], row["polarity"], _flag(row["toxic"]), _flag(row["question"]), row["at"],
-             _flag(row.get("threat"))) for row in stored
+             _flag(row.get("threat")) if threat_ok else None) for row in stored
             if row["text"] is not None and row.get("withdrawn_at") is None and row["id"] > after_id
-            and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)]
+            and (cutoff_day is None or utc_day(row["at"]) > cutoff_day)
+            and (threat_ok or any(row.get(k) is not None for k in ("polarity", "toxic", "question")))]
     model.learn_many(kept)
     return model, len(kept)
 

@@ -356,3 +356,13 @@ def test_model_without_chunking_settings_scores_whole_texts(clf, tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(info), encoding="utf-8")
     with pytest.raises(ModelError, match="chunk_chars"):
         TextClassifier.load(tmp_path)
+
+
+def test_a_lone_surrogate_does_not_fail_the_batch():
+    """Broken JSON ("\\ud83d") yields strings no codec can encode; one of them must not take a batch down."""
+    clf = TextClassifier.load()
+    texts = ["Hallo \ud83d Welt, ihr Idioten", "Danke!"]
+    scores = clf.predict(texts)
+    replaced = clf.predict(["Hallo \ufffd Welt, ihr Idioten", "Danke!"])
+    np.testing.assert_allclose(scores.toxic, replaced.toxic, rtol=1e-6)
+    np.testing.assert_allclose(scores.negative, replaced.negative, rtol=1e-6)

@@ -291,3 +291,27 @@ def test_rebuild_does_not_bring_back_what_a_reset_dropped(deployment) -> None:
     marker.write_text("{broken", encoding="utf-8")
     broken = runner.invoke(correct, ["--config", str(config), "--rebuild"])
     assert broken.exit_code == 1 and "unreadable reset marker" in broken.output
+
+
+def test_stored_threat_corrections_do_not_stop_a_relearn_on_a_base_without_a_threat_head(tmp_path: Path) -> None:
+    """A deployment that switches to a model without kind heads (trained with its own corpus and no threat labels)
+    relearns what it can: the threat labels are dropped, a correction only about the threat flag is skipped."""
+    import json
+    import shutil
+
+    from detectors.classifier import TextClassifier, default_model_dir
+    from monitor.adapted import relearn_stored
+
+    shutil.copytree(default_model_dir(), tmp_path / "m")
+    info = json.loads((tmp_path / "m" / "model.json").read_text(encoding="utf-8"))
+    del info["toxic_kinds"], info["calibration"]["toxic"]["threat_weight"]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(info), encoding="utf-8")
+    plain = TextClassifier.load(tmp_path / "m")
+    rows = [{"id": 1, "text": "Frau Kessler, treten Sie zurück. Sofort.", "polarity": None, "toxic": None,
+             "question": None, "threat": False, "at": T0, "withdrawn_at": None},
+            {"id": 2, "text": "Wir wissen, wo ihr wohnt.", "polarity": None, "toxic": True, "question": None,
+             "threat": True, "at": T0, "withdrawn_at": None}]
+    model, learned = relearn_stored(plain, rows)
+    assert learned == 1 and model.updates == {"polarity": 0, "toxic": 1, "question": 0, "threat": 0}
+    with_kinds, learned = relearn_stored(TextClassifier.load(), rows)
+    assert learned == 2 and with_kinds.updates["threat"] == 2

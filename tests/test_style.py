@@ -5,9 +5,9 @@ import numpy as np
 
 from detectors.style import FEATURES, style_matrix, style_row
 
-ODD = ["", " ", "a\x00b", "ÄÖÜ ẞẞẞ GROSS!!", "𝐟𝐚𝐧𝐜𝐲 😂😂 …...", "x" * 3000, "\t\n", "www.x.de https://y",
+ODD = ["", " ", "a\x00b", "ÄÖÜ ẞẞẞ GROSS!!", "𝐟𝐚𝐧𝐜𝐲 😂😂 …...", "AB 𝐃𝐮𝐦𝐦", "Tel 𝟏𝟐𝟑", "x" * 3000, "\t\n", "www.x.de https://y",
        "„Hallo“ «x»", "12 34,5 ٣", "ab\x1cc\x1dd\x85e\u2028f", "Wer ist zuständig??? @Stadt @Amt",
-       "DAS IST EIN SKANDAL!!! Ihr seid so 🤡🤡🤡", "Die Sitzung beginnt um 18 Uhr.\n\nTagesordnung: …"]
+       "DAS IST EIN SKANDAL!!! Ihr seid so 🤡🤡🤡", "kaputt \ud83d? \udc00", "Die Sitzung beginnt um 18 Uhr.\n\nTagesordnung: …"]
 
 
 def test_the_batch_agrees_with_the_definition() -> None:

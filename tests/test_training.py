@@ -348,3 +348,14 @@ def test_bootstrap_interval_matches_resampled_scores_and_narrows_with_more_texts
     assert lo < germeval_macro_f1(y, predicted) < hi
     big_lo, big_hi = bootstrap_germeval_macro_f1(np.tile(y, 16), np.tile(predicted, 16))
     assert big_hi - big_lo < (hi - lo) / 2  # 16x the texts: about a quarter of the width
+
+
+def test_style_features_for_polarity_are_refused_before_training():
+    from detectors.classifier import _read_info, _read_weights
+    from detectors.training import HYPERPARAMS, task_view
+
+    base = default_model_dir()
+    info = _read_info(base)
+    weights, bias = _read_weights(base, info)
+    with pytest.raises(ValueError, match="binary heads only"):
+        task_view("polarity", info, weights, bias, ["Danke!"], {**HYPERPARAMS, "style": True})
