@@ -176,7 +176,7 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
     weights, bias = _read_weights(base, info)
     view = training.task_view(task, info, weights, bias, data.texts, hp)
     predicted, chosen_c = nested_cv_predictions(view, data.labels, task, hp, folds, seed)
-    transfer = bool(training._transfer_columns(task, hp, weights))  # the offset may hold style columns only
+    transfer = training._transfer_columns(task, hp, weights)  # not view.offset: it may hold style columns only
     pipeline = ("stormwatch train pipeline, task factclaiming (no transfer)" if task == "factclaiming"
                 else f"stormwatch train --task {task}")
     return {"benchmark": name, "pipeline": pipeline,
@@ -186,8 +186,7 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
                  "scaling": hp.get("scaling", training.TASK_SCALING[task]),
                  "style_features": view.n_style > 0,
                  "transfer_from": base.name if transfer else None,
-                 "transfer_columns": hp.get("transfer_columns", training.TASK_TRANSFER_COLUMNS.get(task))
-                 if transfer else None},
+                 "transfer_columns": transfer or None},
             **_binary_result(data.labels, predicted)}
 
 

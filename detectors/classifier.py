@@ -221,7 +221,7 @@ class TextClassifier:
     def fingerprint(self) -> str:
         """SHA-256 prefix of everything that decides the scores: model.json and every weight (weights.npz and
         kinds.npz as loaded). Identifies the base model an adapted model was learned on; model.json alone would
-        not notice a swapped weights file. Computed once (about 10 ms for the shipped model)."""
+        not notice a swapped weights file. Computed once (about 15 ms for the shipped model)."""
         if self._fingerprint is None:
             digest = hashlib.sha256(json.dumps(self._info, sort_keys=True, ensure_ascii=False).encode("utf-8"))
             for array in (self._w_word, self._w_char, self._bias):

@@ -49,7 +49,8 @@ UNKNOWN_DAY = -1
 # The three label groups the mixture weighs separately, as (first column, last column + 1) in HEADS order.
 GROUPS = {"polarity": (0, 3), "toxic": (3, 4), "question": (4, 5), "threat": (5, 6)}
 # The binary groups as (name, output column, target index).
-BINARY = (("toxic", 3, 1), ("question", 4, 2), ("threat", THREAT, 3))
+THREAT_TARGET = 3  # index of the threat label in a target row
+BINARY = (("toxic", 3, 1), ("question", 4, 2), ("threat", THREAT, THREAT_TARGET))
 # The groups the model of the corrections alone may take over. Not the threat flag: staff review the texts an alert
 # flagged, so threat corrections are mostly confirmations of flags, and a model of them alone learns "whatever is
 # corrected is a threat" (benchmarks/threat_corrections.py). What a threat is does not change between deployments.
@@ -231,7 +232,7 @@ def _gradient(u: np.ndarray, target: np.ndarray) -> np.ndarray:
     for _, col, k in BINARY:
         if target[k] != NO_TARGET:
             grad[col] = sigmoid(u[col]) - float(target[k])
-    if target[3] != NO_TARGET and abs(grad[THREAT]) <= 0.5 - THREAT_MARGIN:
+    if target[THREAT_TARGET] != NO_TARGET and abs(grad[THREAT]) <= 0.5 - THREAT_MARGIN:
         grad[THREAT] = 0.0  # already flagged (or cleared) with margin: nothing to learn
     return grad
 
@@ -590,10 +591,10 @@ class AdaptiveClassifier:
     @staticmethod
     def _scratch_target(target: np.ndarray) -> np.ndarray:
         """The targets the scratch learner learns: those of SCRATCH_GROUPS."""
-        if target[3] == NO_TARGET:
+        if target[THREAT_TARGET] == NO_TARGET:
             return target
         masked = target.copy()
-        masked[3] = NO_TARGET
+        masked[THREAT_TARGET] = NO_TARGET
         return masked
 
     def _score(self, idx: np.ndarray, val: np.ndarray, base: np.ndarray, target: np.ndarray) -> None:

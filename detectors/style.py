@@ -16,17 +16,14 @@ from typing import Sequence
 
 import numpy as np
 
-from detectors.textfeatures import MAX_CHARS, code_points
+from detectors.textfeatures import _SEP, MAX_CHARS, code_points
 
 SCHEME = "stormwatch-style-v1"
 FEATURES = ("log_chars", "log_words", "mean_word_length", "upper_share", "shouted_words", "exclamations",
             "questions", "emoji", "user_mentions", "urls", "digit_share", "quotes", "ellipses")
 
-_LETTER = re.compile(r"[^\W\d_]")
 _UPPER = re.compile(r"[A-ZÄÖÜ]")  # German capitals; other scripts' cases are rare in these streams
 _SHOUTED = re.compile(r"(?<!\w)[A-ZÄÖÜẞ]{3,}(?!\w)")
-_DIGIT = re.compile(r"\d")
-_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
 _URL = re.compile(r"https?://|www\.")
 _QUOTES = re.compile("[\"„“”«»]")
 _ELLIPSIS = re.compile(r"\.\.\.|…")
@@ -34,31 +31,8 @@ _LOG_CHARS = math.log1p(MAX_CHARS)
 _LOG_WORDS = math.log1p(MAX_CHARS / 2)
 
 
-def style_row(text: str) -> list[float]:
-    """The FEATURES of one text (its first MAX_CHARS characters, as the n-gram features see it): the definition,
-    which style_matrix computes for a batch at once (tests/test_style.py holds them together)."""
-    text = text[:MAX_CHARS].replace("\x00", " ")
-    words = text.split()
-    n_words = len(words)
-    letters = len(_LETTER.findall(text))
-    return [
-        math.log1p(len(text)) / _LOG_CHARS,
-        math.log1p(n_words) / _LOG_WORDS,
-        min(sum(map(len, words)) / n_words / 10.0, 3.0) if n_words else 0.0,
-        len(_UPPER.findall(text)) / letters if letters else 0.0,
-        len(_SHOUTED.findall(text)) / n_words if n_words else 0.0,
-        math.log1p(text.count("!")) / 3.0,
-        math.log1p(text.count("?")) / 3.0,
-        math.log1p(len(_EMOJI.findall(text))) / 3.0,
-        math.log1p(text.count("@")) / 3.0,
-        math.log1p(len(_URL.findall(text))) / 3.0,
-        len(_DIGIT.findall(text)) / len(text) if text else 0.0,
-        math.log1p(len(_QUOTES.findall(text))) / 3.0,
-        math.log1p(len(_ELLIPSIS.findall(text))) / 3.0,
-    ]
-
-
-# What the regular expressions of style_row match, per character.
+# The character classes counted, per character. Letters are what the regex [^\W\d_] matches, digits what \d
+# matches (tests/test_style.py checks the batch computation against a per-text one written with regexes).
 _PREDICATES = {
     "letter": lambda c: c.isalnum() and not c.isdecimal() and c != "_",
     "upper": lambda c: bool(_UPPER.fullmatch(c)),
@@ -67,12 +41,11 @@ _PREDICATES = {
     "quote": lambda c: bool(_QUOTES.fullmatch(c)),
 }
 _BMP = 0x10000
-_SEP = "\x00"
 
 
 @functools.lru_cache(maxsize=1)
 def _tables() -> dict[str, np.ndarray]:
-    """_PREDICATES per code point of the Basic Multilingual Plane, built on first use (about 30 ms)."""
+    """_PREDICATES per code point of the Basic Multilingual Plane, built on first use (about 50 ms)."""
     chars = [chr(i) for i in range(_BMP)]
     return {name: np.array([predicate(c) for c in chars]) for name, predicate in _PREDICATES.items()}
 
@@ -92,8 +65,13 @@ def _flags(cp: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def style_matrix(texts: Sequence[str]) -> np.ndarray:
-    """FEATURES per text, shape (n, len(FEATURES)), float64: style_row for a whole batch, vectorised over the code
-    points of the joined batch (the per-text version ran at about 12,000 texts/s, slower than the n-grams)."""
+    """FEATURES per text (its first MAX_CHARS characters, as the n-gram features see it), shape (n, len(FEATURES)),
+    float64, vectorised over the code points of the joined batch (a per-text version ran at about 12,000 texts/s,
+    slower than the n-grams).
+
+    Words are runs of non-space characters; a mean word length is capped at 3 (30 characters); shouted words are
+    runs of 3+ German capitals between non-word characters; counts go through log1p and / 3, shares are of the
+    letters (capitals), the words (shouted) or the characters (digits); emoji are U+1F300-1FAFF and U+2600-27BF."""
     n = len(texts)
     if n == 0:
         return np.zeros((0, len(FEATURES)))

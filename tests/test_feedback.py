@@ -308,7 +308,7 @@ def _as_older(directory, version: str, base: TextClassifier) -> None:
     mixture and no correction days."""
     import hashlib
 
-    dropped = {"v4": ("\0",), "v3": ("gate_", "res_negatives"),
+    dropped = {"v4": (), "v3": ("gate_", "res_negatives"),
                "v2": ("gate_", "res_negatives", "scratch_", "res_days")}[version]
     with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as data:
         arrays = _without_threat({k: data[k] for k in data.files if not k.startswith(dropped)})
