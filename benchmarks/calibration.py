@@ -42,9 +42,9 @@ def _toxic(oof: dict[str, np.ndarray], corpus: dict[str, Any], yg: np.ndarray,
     """P(toxic) as model 0.5.1 computes it: the toxicity head's scores plus the threat term, the three
     parameters cross-fitted. The threat logits are the kind CV's out-of-fold scores under the threat head's own
     Platt map, which is fitted on all of them (two parameters; not cross-fitted)."""
-    from detectors.textfeatures import Featurizer, default_features
+    from detectors.textfeatures import Featurizer
 
-    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    featurizer = Featurizer(training.feature_settings())
     kind_cv = training.cross_validate_toxic_kinds(featurizer, training.DEFAULT_GERMEVAL2018, corpus,
                                                   training.DEFAULT_THREATS, seed, folds)
     x = np.column_stack([np.concatenate([oof["toxic_germeval"], oof["toxic_corpus"]]),

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
@@ -27,6 +27,8 @@ SHARED = REPO_ROOT.parent / "shared" / "data"
 GE2018 = SHARED / "germeval2018" / "germeval2018.training.txt"
 GE2021 = SHARED / "germeval2021" / "GermEval21_TrainData.csv"
 GE2017_DEV = SHARED / "germeval2017" / "dev.tsv"
+# Folds of the inner CV in the nested rows: those of `stormwatch train` (train_task's n_folds).
+INNER_FOLDS = 5
 
 
 def _sha(path: pathlib.Path) -> str:
@@ -43,7 +45,7 @@ def shipped_oof(corpus_path: pathlib.Path, folds: int, seed: int):
     """Out-of-fold decision values of every head, exactly as train_default_model cross-validates the shipped model:
     (oof, corpus, GermEval 2018 labels, corpus sha256 prefix)."""
     hp = dict(training.HYPERPARAMS)
-    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    featurizer = Featurizer(training.feature_settings())
     corpus_sha = _sha(corpus_path)  # before reading: the corpus is being extended while people work
     corpus = training.load_corpus(corpus_path)
     texts, yg = training.load_germeval2018(GE2018)
@@ -55,7 +57,7 @@ def eval_ge2018_shipped_pipeline(corpus_path: pathlib.Path, folds: int, seed: in
     """The shipped P(toxic)'s exact pipeline (GermEval 2018 + project corpus, same CV as train_default_model:
     toxicity head, and since 0.5.1 the threat head's term), labels at P > 0.5."""
     oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
-    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    featurizer = Featurizer(training.feature_settings())
     _, toxic, _, _ = training.toxic_and_kinds(featurizer, oof, corpus, yg, GE2018, training.DEFAULT_THREATS,
                                               training.kinds.DEFAULT_GERMEVAL_THREATS, seed, folds)
     predicted = (toxic["germeval"] > 0.5).astype(np.int64)
@@ -89,7 +91,7 @@ def eval_synthetic_long(corpus_path: pathlib.Path, folds: int, seed: int, texts_
     construction (length drift, mean vs max), it is not a realistic benchmark. No GermEval 2017 is used.
     """
     hp = dict(training.HYPERPARAMS)
-    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    featurizer = Featurizer(training.feature_settings())
     corpus = training.load_corpus(corpus_path)
     g_texts, yg = training.load_germeval2018(GE2018)
     chunk_chars = training.resolve_chunk_chars(hp, corpus["texts"])
@@ -144,18 +146,26 @@ def eval_synthetic_long(corpus_path: pathlib.Path, folds: int, seed: int, texts_
 
 
 def nested_cv_predictions(view: training.TaskView, y: np.ndarray, task: str, hp: dict[str, Any], folds: int,
-                          seed: int) -> tuple[np.ndarray, list[float]]:
+                          seed: int, train_fraction: float = 1.0) -> tuple[np.ndarray, list[float]]:
     """Out-of-fold hard labels of exactly what `stormwatch train` does on each outer training part.
 
     train_task chooses C, calibrates and picks its decision threshold on an inner cross-validation of its own
     training data; repeating that inside every outer fold keeps the outer test fold unseen by all three choices.
     Texts are scored as `classify --model` scores them (long texts in chunks). Returns the labels and the C
     chosen in each outer fold.
+
+    The inner CV has INNER_FOLDS folds, as `stormwatch train` has, whatever the number of outer folds. With
+    train_fraction < 1 each outer training part is first cut to that share (stratified, seeded): a learning
+    curve on unchanged test folds, to see what more training texts would give.
     """
     predicted = np.zeros(len(y), dtype=np.int64)
     chosen = []
     for train_idx, test_idx in training._folds(y, folds, seed):
-        fold_hp, _, calibration = training.select_and_calibrate(view, y, task, hp, folds, seed, train_idx)
+        if train_fraction < 1.0:
+            train_idx, _ = train_test_split(train_idx, train_size=train_fraction, stratify=y[train_idx],
+                                            random_state=seed)
+            train_idx = np.sort(train_idx)
+        fold_hp, _, calibration = training.select_and_calibrate(view, y, task, hp, INNER_FOLDS, seed, train_idx)
         head = training._fit_task(*view.training_rows(train_idx), y[train_idx], task, fold_hp)
         predicted[test_idx] = training.predict_task(task, view.scores(head, test_idx), calibration)
         chosen.append(fold_hp[training.TASK_C[task]])
@@ -163,7 +173,8 @@ def nested_cv_predictions(view: training.TaskView, y: np.ndarray, task: str, hp:
 
 
 def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int, seed: int,
-                 hyperparams: dict[str, Any] | None = None, base_dir: pathlib.Path | None = None) -> dict[str, Any]:
+                 hyperparams: dict[str, Any] | None = None, base_dir: pathlib.Path | None = None,
+                 train_fraction: float = 1.0) -> dict[str, Any]:
     """The `stormwatch train` pipeline on one file, nested CV (calibration and threshold by inner CV).
 
     With hyperparams {"transfer": False} the base model's logit is not used; needed whenever the base model
@@ -175,12 +186,15 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
     info = _read_info(base)
     weights, bias = _read_weights(base, info)
     view = training.task_view(task, info, weights, bias, data.texts, hp)
-    predicted, chosen_c = nested_cv_predictions(view, data.labels, task, hp, folds, seed)
+    predicted, chosen_c = nested_cv_predictions(view, data.labels, task, hp, folds, seed, train_fraction)
     transfer = training._transfer_columns(task, hp, weights)  # not view.offset: it may hold style columns only
     pipeline = ("stormwatch train pipeline, task factclaiming (no transfer)" if task == "factclaiming"
                 else f"stormwatch train --task {task}")
     return {"benchmark": name, "pipeline": pipeline,
-            "protocol": f"{folds}-fold nested CV, seed {seed}", "n": len(data), "hyperparameters":
+            "protocol": f"{folds}-fold nested CV (inner {INNER_FOLDS}), seed {seed}" + (
+                f", each outer training part cut to {train_fraction:g}" if train_fraction < 1.0 else ""),
+            "n": len(data), "n_train_per_fold": round(len(data) * (folds - 1) / folds * train_fraction),
+            "hyperparameters":
                 {"C_chosen_per_fold": chosen_c, "C_grid": list(hp.get("c_grid", training.TASK_C_GRID)),
                  "class_weight": hp.get("class_weight"),
                  "scaling": hp.get("scaling", training.TASK_SCALING[task]),
@@ -201,6 +215,15 @@ def ge2017_analysis_half() -> np.ndarray:
     return np.array([int(hashlib.sha256(u.encode("utf-8")).hexdigest(), 16) % 2 == 0 for u in urls])
 
 
+def ge2017_relevant() -> np.ndarray:
+    """True for the documents of GermEval 2017 dev that are about Deutsche Bahn (subtask A's relevance field).
+
+    GermEval 2017 labels every irrelevant document neutral, whatever its tone (21 % of dev): a convention our
+    corpus does not have, so the harness reports the two parts apart. Rows align as in ge2017_analysis_half."""
+    fields = [line.split("\t") for line in GE2017_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return np.array([f[2] == "true" for f in fields])
+
+
 def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
     """Out-of-domain polarity of the shipped model on GermEval 2017 dev (documents with a polarity label)."""
     data = load_dataset(GE2017_DEV, "germeval2017", "polarity")
@@ -215,11 +238,24 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
             "germeval_macro_f1": round(training.germeval_macro_f1(y, p), 4),
             "micro_f1_analysis_half": round(float(accuracy_score(y[analysis], p[analysis])), 4),
             "micro_f1_untouched_half": round(float(accuracy_score(y[~analysis], p[~analysis])), 4),
+            **ge2017_relevance_split(y, p),
             # How well the scores rank negative and positive documents, whatever the decision rule.
             "auc_negative": round(float(roc_auc_score(y == 0, scores.negative)), 4),
             "auc_positive": round(float(roc_auc_score(y == 2, scores.positive)), 4),
             **ge2017_decision_diagnostics(y, np.stack([scores.negative, scores.neutral, scores.positive], axis=1)),
             "majority_micro_f1": round(float(np.bincount(y).max() / len(y)), 4)}
+
+
+def ge2017_relevance_split(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+    """Accuracy on the relevant and the irrelevant documents, and what calling every irrelevant one neutral (the
+    dataset's convention, known only from its labels) would give: how much of the gap that convention is."""
+    relevant = ge2017_relevant()
+    by_convention = np.where(relevant, p, POLARITY_LABELS.index("neutral"))
+    return {"relevant_documents": int(relevant.sum()),
+            "micro_f1_relevant": round(float(accuracy_score(y[relevant], p[relevant])), 4),
+            "majority_micro_f1_relevant": round(float(np.mean(y[relevant] == np.bincount(y).argmax())), 4),
+            "irrelevant_called_negative": round(float(np.mean(p[~relevant] == 0)), 4),
+            "micro_f1_if_irrelevant_neutral": round(float(accuracy_score(y, by_convention)), 4)}
 
 
 def ge2017_decision_diagnostics(y: np.ndarray, probabilities: np.ndarray) -> dict[str, Any]:
@@ -286,7 +322,7 @@ def eval_toxic_kinds(corpus_path: pathlib.Path, folds: int, seed: int) -> dict[s
     """The shipped kind heads' exact pipeline (train_default_model): GermEval 2018 fine-grained task (OTHER, INSULT,
     ABUSE, PROFANITY; the toxicity head decides whether, the kind heads which) and per-kind AUC by data source."""
     oof, corpus, yg, corpus_sha = shipped_oof(corpus_path, folds, seed)
-    featurizer = Featurizer(default_features(float(training.HYPERPARAMS["lexicon_weight"])))
+    featurizer = Featurizer(training.feature_settings())
     _, _, block, _ = training.toxic_and_kinds(featurizer, oof, corpus, yg, GE2018, training.DEFAULT_THREATS,
                                               training.kinds.DEFAULT_GERMEVAL_THREATS, seed, folds)
     cv = block["cv"]
@@ -343,11 +379,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, nargs="+", default=[0],
                         help="fold shuffle seed(s); with several, the seed-dependent rows run once per seed and a "
                              "median row follows")
+    parser.add_argument("--train-fraction", type=float, default=1.0,
+                        help="nested rows only: cut every outer training part to this share (a learning curve on "
+                             "the same test folds)")
     parser.add_argument("--model", default=str(default_model_dir()), help="model for the GermEval 2017 test")
     parser.add_argument("--corpus", default=str(training.DEFAULT_CORPUS))
-    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2017", "longdocs", "kinds"], action="append",
-                        help="run only these benchmarks (repeatable)")
+    parser.add_argument("--only", choices=["ge2018", "ge2021", "ge2021-toxic", "ge2017", "longdocs", "kinds"],
+                        action="append", help="run only these benchmarks (repeatable; ge2021-toxic: without the "
+                                              "fact-claiming row)")
     args = parser.parse_args(argv)
+    if not 0.0 < args.train_fraction <= 1.0:
+        parser.error("--train-fraction must be in (0, 1]")
     wanted = set(args.only or ["ge2018", "ge2021", "ge2017", "longdocs", "kinds"])
     jobs = []  # (seed or None for seed-free rows, job)
     for seed in args.seed:
@@ -355,13 +397,16 @@ def main(argv: list[str] | None = None) -> int:
             jobs.append((seed, lambda seed=seed: eval_ge2018_shipped_pipeline(pathlib.Path(args.corpus), args.folds, seed)))
             # No transfer here: the shipped model was trained on this very file.
             jobs.append((seed, lambda seed=seed: eval_cv_task(GE2018, "germeval2018", "toxicity", "germeval2018_coarse",
-                                                              args.folds, seed, {"transfer": False})))
+                                                              args.folds, seed, {"transfer": False},
+                                                              train_fraction=args.train_fraction)))
         if "kinds" in wanted:
             jobs.append((seed, lambda seed=seed: eval_toxic_kinds(pathlib.Path(args.corpus), args.folds, seed)))
-        if "ge2021" in wanted:
-            for task, name in (("toxicity", "germeval2021_toxic"), ("factclaiming", "germeval2021_factclaiming")):
+        if wanted & {"ge2021", "ge2021-toxic"}:
+            ge2021_tasks = (("toxicity", "germeval2021_toxic"), ("factclaiming", "germeval2021_factclaiming"))
+            for task, name in ge2021_tasks[:2 if "ge2021" in wanted else 1]:
                 jobs.append((seed, lambda task=task, name=name, seed=seed: eval_cv_task(
-                    GE2021, "germeval2021", task, name, args.folds, seed, base_dir=pathlib.Path(args.model))))
+                    GE2021, "germeval2021", task, name, args.folds, seed, base_dir=pathlib.Path(args.model),
+                    train_fraction=args.train_fraction)))
         if "longdocs" in wanted:
             for k in ((4, 12), (15, 30)):
                 jobs.append((seed, lambda k=k, seed=seed: eval_synthetic_long(pathlib.Path(args.corpus), args.folds, seed, k)))

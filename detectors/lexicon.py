@@ -42,14 +42,22 @@ class Lexicon(NamedTuple):
     sha256: str
 
 
-def lexicon_path() -> pathlib.Path:
-    spec = importlib.util.find_spec(PACKAGE)
+def package_file(package: str, requirement: str, relative_path: tuple[str, ...], error: type[Exception],
+                 what: str) -> pathlib.Path:
+    """A data file inside an installed package, found without importing the package; `error` names the
+    requirement to install if the package or the file is missing."""
+    spec = importlib.util.find_spec(package)
+    distribution = requirement.split("==")[0]
     if spec is None or not spec.submodule_search_locations:
-        raise LexiconError("the polarity lexicon needs the package textblob-de (pip install textblob-de==0.4.3)")
-    path = pathlib.Path(next(iter(spec.submodule_search_locations))).joinpath(*RELATIVE_PATH)
+        raise error(f"{what} needs the package {distribution} (pip install {requirement})")
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))).joinpath(*relative_path)
     if not path.is_file():
-        raise LexiconError(f"textblob-de is installed but has no {'/'.join(RELATIVE_PATH)} ({path})")
+        raise error(f"{distribution} is installed but has no {'/'.join(relative_path)} ({path})")
     return path
+
+
+def lexicon_path() -> pathlib.Path:
+    return package_file(PACKAGE, "textblob-de==0.4.3", RELATIVE_PATH, LexiconError, "the polarity lexicon")
 
 
 def inflected_forms(lemma: str, part_of_speech: str) -> set[str]:

@@ -8,6 +8,8 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from detectors.emoji_lexicon import SOURCE as EMOJI_SOURCE
+from detectors.emoji_lexicon import EmojiLexicon, checked_emoji_lexicon, load_emoji_lexicon
 from detectors.lexicon import SOURCE as LEXICON_SOURCE
 from detectors.lexicon import checked_lexicon, load_lexicon
 
@@ -24,11 +26,14 @@ DEFAULT_FEATURES: dict[str, Any] = {
 }
 
 
-def default_features(lexicon_weight: float = 0.0) -> dict[str, Any]:
-    """DEFAULT_FEATURES plus, if lexicon_weight > 0, the installed polarity lexicon (recorded by its SHA-256)."""
+def default_features(lexicon_weight: float = 0.0, emoji_weight: float = 0.0) -> dict[str, Any]:
+    """DEFAULT_FEATURES plus, for a weight > 0, the installed polarity lexicon and emoji lexicon (each recorded by
+    its SHA-256)."""
     features = {**DEFAULT_FEATURES}
     if lexicon_weight > 0:
         features["lexicon"] = {"source": LEXICON_SOURCE, "sha256": load_lexicon().sha256, "weight": lexicon_weight}
+    if emoji_weight > 0:
+        features["emoji"] = {"source": EMOJI_SOURCE, "sha256": load_emoji_lexicon().sha256, "weight": emoji_weight}
     return features
 
 
@@ -257,12 +262,71 @@ def _lexicon_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray,
     n_tokens = np.bincount(doc[~is_sep], minlength=n_docs)[:n_docs]
     negative = np.bincount(doc, weights=np.maximum(-polarity, 0.0), minlength=n_docs)[:n_docs]
     positive = np.bincount(doc, weights=np.maximum(polarity, 0.0), minlength=n_docs)[:n_docs]
-    bits = int(n_features).bit_length() - 1
-    columns = _bucket(np.array([zlib.crc32(t.encode("utf-8")) for t in LEXICON_TOKENS], dtype=np.uint32),
-                      1 * _NGRAM_SEED, bits)  # the buckets these pseudo-words would have as unigrams
     shares = np.stack([negative, positive], axis=1) / np.maximum(n_tokens, 1)[:, None] * weight
+    return _share_columns(shares, _pseudo_word_columns(LEXICON_TOKENS, n_features), n_features)
+
+
+# Pseudo-words whose unigram hash buckets carry the emoji shares, as LEXICON_TOKENS do for words.
+EMOJI_TOKENS = ("xxemoneg", "xxemopos")
+
+
+def _pseudo_word_columns(tokens: Sequence[str], n_features: int) -> np.ndarray:
+    """The word-block buckets these pseudo-words would have as unigrams."""
+    bits = int(n_features).bit_length() - 1
+    return _bucket(np.array([zlib.crc32(t.encode("utf-8")) for t in tokens], dtype=np.uint32), 1 * _NGRAM_SEED, bits)
+
+
+def _share_columns(shares: np.ndarray, columns: np.ndarray, n_features: int) -> sp.csr_matrix:
+    n_docs = len(shares)
     return sp.csr_matrix((shares.ravel().astype(np.float32), np.tile(columns, n_docs),
                           np.arange(0, 2 * n_docs + 1, 2)), shape=(n_docs, n_features))
+
+
+def emoji_block(docs: Sequence[str], n_features: int, lexicon: EmojiLexicon, weight: float) -> sp.csr_matrix:
+    """Two word-block columns: the polarity-weighted share of negative resp. positive emoji among a text's units.
+
+    Units are the runs of letters and digits plus the listed emoji, so "😡😡" (no words) has a negative share of
+    |polarity(😡)| and one "😊" at the end of a long report hardly counts, as with the word lexicon. Skin tones,
+    variation selectors and joiners are not listed and count for nothing; an emoji sequence counts by its listed
+    parts. Expects normalised (lower-cased) texts.
+    """
+    _, cp = code_points(_SEP.join(docs))
+    doc = np.cumsum(cp == 0)
+    inside = cp < len(lexicon.known)
+    index = np.where(inside, cp, 0)
+    known = lexicon.known[index] & inside
+    polarity = np.where(known, lexicon.polarity[index], 0.0).astype(np.float64)
+    word = ((cp >= 97) & (cp <= 122)) | ((cp >= 48) & (cp <= 57)) | ((cp >= 0xC0) & (cp <= 0x24F))
+    word_start = word & ~np.concatenate([[False], word[:-1]])
+    n_docs = len(docs)
+    units = np.bincount(doc, weights=word_start.astype(np.float64) + known, minlength=n_docs)[:n_docs]
+    negative = np.bincount(doc, weights=np.maximum(-polarity, 0.0), minlength=n_docs)[:n_docs]
+    positive = np.bincount(doc, weights=np.maximum(polarity, 0.0), minlength=n_docs)[:n_docs]
+    shares = np.stack([negative, positive], axis=1) / np.maximum(units, 1)[:, None] * weight
+    return _share_columns(shares, _pseudo_word_columns(EMOJI_TOKENS, n_features), n_features)
+
+
+def _append_entries(x: sp.csr_matrix, extra: sp.csr_matrix) -> sp.csr_matrix:
+    """x with the non-zero entries of `extra` appended at the end of each row.
+
+    Not `x + extra`: a sparse sum re-orders every row's entries, and a dot product in another order differs in
+    the last bits, so a text without emoji would score (by ~1e-7) differently from a model without the emoji
+    block, and differently with or without an emoji text in its batch. A column that x already holds in a row
+    (a hash collision) appears twice, which sparse products sum, as they would after `x + extra`.
+    """
+    extra = extra.tocsr(copy=True)
+    extra.eliminate_zeros()
+    if not extra.nnz:
+        return x
+    x_counts, extra_counts = np.diff(x.indptr), np.diff(extra.indptr)
+    indptr = x.indptr + extra.indptr
+    x_at = np.arange(x.nnz) + np.repeat(extra.indptr[:-1], x_counts)
+    extra_at = np.arange(extra.nnz) + np.repeat(x.indptr[1:], extra_counts)
+    data = np.empty(x.nnz + extra.nnz, dtype=x.dtype)
+    indices = np.empty(x.nnz + extra.nnz, dtype=x.indices.dtype)
+    data[x_at], indices[x_at] = x.data, x.indices
+    data[extra_at], indices[extra_at] = extra.data, extra.indices
+    return sp.csr_matrix((data, indices, indptr), shape=x.shape)
 
 
 def char_features(docs: list[str], n_features: int, ngram_range: Sequence[int]) -> sp.csr_matrix:
@@ -286,6 +350,10 @@ class Featurizer:
         lexicon = self.settings.get("lexicon")
         self._lexicon = checked_lexicon(lexicon["sha256"]).polarity if lexicon else None
         self._lexicon_weight = float(lexicon["weight"]) if lexicon else 1.0
+        # Models before 0.5.2 have no emoji settings.
+        emoji = self.settings.get("emoji")
+        self._emoji = checked_emoji_lexicon(emoji["sha256"]) if emoji else None
+        self._emoji_weight = float(emoji["weight"]) if emoji else 1.0
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One matrix: word block, then char block (for training)."""
@@ -297,6 +365,9 @@ class Featurizer:
         with_meta = [n + " " + meta_tokens(t) for n, t in zip(normalised, texts)]
         xw = word_features(with_meta, int(self.word["n_features"]), self.word["ngram_range"], self._lexicon,
                            self._lexicon_weight)
+        if self._emoji is not None:
+            xw = _append_entries(xw, emoji_block(normalised, int(self.word["n_features"]), self._emoji,
+                                                 self._emoji_weight))
         xc = char_features(normalised, int(self.char["n_features"]), self.char["ngram_range"])
         if float(self.word.get("weight", 1.0)) != 1.0:
             xw = xw * float(self.word["weight"])

@@ -31,7 +31,7 @@ from detectors.reliability import calibration_report, cross_fitted
 from detectors import style
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
-MODEL_VERSION = "0.5.1"
+MODEL_VERSION = "0.5.2"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_THREATS = kinds.DEFAULT_THREATS
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
@@ -57,7 +57,17 @@ HYPERPARAMS: dict[str, Any] = {
     # Weight of the two lexicon share columns (detectors/lexicon.py); 0 = no lexicon (models before 0.4.0).
     # Fixed at 4 before measuring; 16 and 48 gave no further gain out of domain and slowed training (MODEL_CARD.md).
     "lexicon_weight": 4.0,
+    # Weight of the two emoji share columns (detectors/emoji_lexicon.py); 0 = none (models before 0.5.2). Set to
+    # the word lexicon's weight before measuring, for the same reason: the shares are small numbers next to
+    # L2-normalised n-gram rows.
+    "emoji_weight": 4.0,
 }
+
+
+def feature_settings(hp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The feature space of a default model trained with these hyper-parameters (default: HYPERPARAMS)."""
+    hp = {**HYPERPARAMS, **(hp or {})}
+    return default_features(float(hp["lexicon_weight"]), float(hp.get("emoji_weight", 0.0)))
 
 
 def load_germeval2018(path: str | pathlib.Path) -> tuple[list[str], np.ndarray]:
@@ -380,7 +390,7 @@ def train_default_model(out_dir, germeval2018_path, corpus_path, seed: int = 0, 
     """Cross-validates, calibrates and fits all heads, then writes model.json, weights.npz and (unless threats_path
     is None) the kinds of toxicity in kinds.npz to out_dir."""
     hp = {**HYPERPARAMS, **(hyperparams or {})}
-    features = features or default_features(float(hp["lexicon_weight"]))
+    features = features or feature_settings(hp)
     featurizer = Featurizer(features)
     corpus = load_corpus(corpus_path)
     g_texts, yg = load_germeval2018(germeval2018_path)
