@@ -231,6 +231,8 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
     y = data.labels
     p = np.array([POLARITY_LABELS.index(label) for label in scores.sentiment()])
     analysis = ge2017_analysis_half()
+    if len(analysis) != len(y):  # the masks split lines themselves; they must see the loader's rows
+        raise RuntimeError(f"{GE2017_DEV}: {len(analysis)} lines but {len(y)} documents")
     return {"benchmark": "germeval2017_dev_polarity", "pipeline": f"model {model_dir.name} (no training on GE2017)",
             "protocol": "out of domain", "n": len(y),
             "micro_f1": round(float(accuracy_score(y, p)), 4),
@@ -250,6 +252,8 @@ def ge2017_relevance_split(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
     """Accuracy on the relevant and the irrelevant documents, and what calling every irrelevant one neutral (the
     dataset's convention, known only from its labels) would give: how much of the gap that convention is."""
     relevant = ge2017_relevant()
+    if len(relevant) != len(y):
+        raise RuntimeError(f"{GE2017_DEV}: {len(relevant)} lines but {len(y)} documents")
     by_convention = np.where(relevant, p, POLARITY_LABELS.index("neutral"))
     return {"relevant_documents": int(relevant.sum()),
             "micro_f1_relevant": round(float(accuracy_score(y[relevant], p[relevant])), 4),

