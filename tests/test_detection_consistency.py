@@ -144,7 +144,7 @@ def test_every_reason_reads_in_english():
 
 @pytest.mark.parametrize("module", [
     "detectors.storm", "detectors.shares_surprise", "detectors.spread", "detectors.seasonal", "detectors.copypaste",
-    "monitor.alerting.state", "monitor.alerting.message",
+    "monitor.alerting.state", "monitor.alerting.message", "detectors.emoji_lexicon", "detectors.lexicon",
 ])
 def test_docstring_examples_hold(module):
     result = doctest.testmod(importlib.import_module(module))
