@@ -204,24 +204,28 @@ def eval_cv_task(path: pathlib.Path, fmt: str, task: str, name: str, folds: int,
             **_binary_result(data.labels, predicted)}
 
 
-def ge2017_analysis_half() -> np.ndarray:
+def ge2017_rows() -> list[list[str]]:
+    """The tab-separated fields of GermEval 2017 dev, one list per non-blank line. Meant to align row by row with
+    load_dataset(GE2017_DEV, "germeval2017", ...); eval_ge2017_dev checks that they do."""
+    return [line.split("\t") for line in GE2017_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def ge2017_analysis_half(rows: list[list[str]]) -> np.ndarray:
     """True for the documents of GermEval 2017 dev that were looked at during the model 0.4.0 work.
 
     The split (parity of the SHA-256 of the document URL) was fixed before that work; error analysis and the
     choice of what to write for corpus rounds 5 and 6 used only this half, so the other half is the cleaner
-    out-of-domain number. Rows align with load_dataset(GE2017_DEV, "germeval2017", ...): one per non-blank line.
+    out-of-domain number.
     """
-    urls = [line.split("\t", 1)[0] for line in GE2017_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return np.array([int(hashlib.sha256(u.encode("utf-8")).hexdigest(), 16) % 2 == 0 for u in urls])
+    return np.array([int(hashlib.sha256(row[0].encode("utf-8")).hexdigest(), 16) % 2 == 0 for row in rows])
 
 
-def ge2017_relevant() -> np.ndarray:
+def ge2017_relevant(rows: list[list[str]]) -> np.ndarray:
     """True for the documents of GermEval 2017 dev that are about Deutsche Bahn (subtask A's relevance field).
 
     GermEval 2017 labels every irrelevant document neutral, whatever its tone (21 % of dev): a convention our
-    corpus does not have, so the harness reports the two parts apart. Rows align as in ge2017_analysis_half."""
-    fields = [line.split("\t") for line in GE2017_DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return np.array([f[2] == "true" for f in fields])
+    corpus does not have, so the harness reports the two parts apart."""
+    return np.array([row[2] == "true" for row in rows])
 
 
 def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
@@ -230,9 +234,10 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
     scores = TextClassifier.load(model_dir).predict(data.texts)
     y = data.labels
     p = np.array([POLARITY_LABELS.index(label) for label in scores.sentiment()])
-    analysis = ge2017_analysis_half()
-    if len(analysis) != len(y):  # the masks split lines themselves; they must see the loader's rows
-        raise RuntimeError(f"{GE2017_DEV}: {len(analysis)} lines but {len(y)} documents")
+    rows = ge2017_rows()
+    if len(rows) != len(y):  # the masks split lines themselves; they must see the loader's rows
+        raise RuntimeError(f"{GE2017_DEV}: {len(rows)} lines but {len(y)} documents")
+    analysis = ge2017_analysis_half(rows)
     return {"benchmark": "germeval2017_dev_polarity", "pipeline": f"model {model_dir.name} (no training on GE2017)",
             "protocol": "out of domain", "n": len(y),
             "micro_f1": round(float(accuracy_score(y, p)), 4),
@@ -240,7 +245,7 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
             "germeval_macro_f1": round(training.germeval_macro_f1(y, p), 4),
             "micro_f1_analysis_half": round(float(accuracy_score(y[analysis], p[analysis])), 4),
             "micro_f1_untouched_half": round(float(accuracy_score(y[~analysis], p[~analysis])), 4),
-            **ge2017_relevance_split(y, p),
+            **ge2017_relevance_split(y, p, ge2017_relevant(rows)),
             # How well the scores rank negative and positive documents, whatever the decision rule.
             "auc_negative": round(float(roc_auc_score(y == 0, scores.negative)), 4),
             "auc_positive": round(float(roc_auc_score(y == 2, scores.positive)), 4),
@@ -248,12 +253,9 @@ def eval_ge2017_dev(model_dir: pathlib.Path) -> dict[str, Any]:
             "majority_micro_f1": round(float(np.bincount(y).max() / len(y)), 4)}
 
 
-def ge2017_relevance_split(y: np.ndarray, p: np.ndarray) -> dict[str, Any]:
+def ge2017_relevance_split(y: np.ndarray, p: np.ndarray, relevant: np.ndarray) -> dict[str, Any]:
     """Accuracy on the relevant and the irrelevant documents, and what calling every irrelevant one neutral (the
     dataset's convention, known only from its labels) would give: how much of the gap that convention is."""
-    relevant = ge2017_relevant()
-    if len(relevant) != len(y):
-        raise RuntimeError(f"{GE2017_DEV}: {len(relevant)} lines but {len(y)} documents")
     by_convention = np.where(relevant, p, POLARITY_LABELS.index("neutral"))
     return {"relevant_documents": int(relevant.sum()),
             "micro_f1_relevant": round(float(accuracy_score(y[relevant], p[relevant])), 4),

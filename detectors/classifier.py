@@ -12,7 +12,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from detectors import style
-from detectors.emoji_lexicon import EmojiLexiconError
 from detectors.lexicon import LexiconError
 from detectors.textfeatures import Featurizer, split_chunks
 
@@ -209,7 +208,7 @@ class TextClassifier:
         kinds = _read_kinds(path, info)
         try:
             return cls(info, weights, bias, kinds)
-        except (LexiconError, EmojiLexiconError) as exc:
+        except LexiconError as exc:
             raise ModelError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path / 'model.json'}: invalid model description ({exc!r})") from exc

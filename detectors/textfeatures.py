@@ -282,6 +282,28 @@ def _share_columns(shares: np.ndarray, columns: np.ndarray, n_features: int) -> 
                           np.arange(0, 2 * n_docs + 1, 2)), shape=(n_docs, n_features))
 
 
+# Classes of code points for emoji_block: letters and digits, roughly (ASCII, Latin-1 and Latin Extended without
+# × and ÷, Greek, Cyrillic, Hebrew, Arabic; a run of them is one unit, so "Путин 😡" is half an angry emoji, as
+# "Merz 😡" is), and the emoji the lexicon lists.
+_OTHER, _WORD, _EMOJI = 0, 1, 2
+_WORD_RANGES = ((ord("0"), ord("9")), (ord("a"), ord("z")), (0xC0, 0x24F), (0x370, 0x52F), (0x5D0, 0x6FF))
+
+
+_unit_class_tables: dict[str, np.ndarray] = {}  # per lexicon digest: built once, looked up for every batch
+
+
+def _unit_classes(lexicon: EmojiLexicon) -> np.ndarray:
+    classes = _unit_class_tables.get(lexicon.sha256)
+    if classes is None:
+        classes = np.zeros(len(lexicon.known), dtype=np.uint8)
+        for lo, hi in _WORD_RANGES:
+            classes[lo:hi + 1] = _WORD
+        classes[[0xD7, 0xF7]] = _OTHER
+        classes[lexicon.known] = _EMOJI
+        _unit_class_tables[lexicon.sha256] = classes
+    return classes
+
+
 def emoji_block(docs: Sequence[str], n_features: int, lexicon: EmojiLexicon, weight: float) -> sp.csr_matrix:
     """Two word-block columns: the polarity-weighted share of negative resp. positive emoji among a text's units.
 
@@ -291,20 +313,22 @@ def emoji_block(docs: Sequence[str], n_features: int, lexicon: EmojiLexicon, wei
     parts. Expects normalised (lower-cased) texts.
     """
     _, cp = code_points(_SEP.join(docs))
-    doc = np.cumsum(cp == 0)
-    inside = cp < len(lexicon.known)
-    index = np.where(inside, cp, 0)
-    known = lexicon.known[index] & inside
-    polarity = np.where(known, lexicon.polarity[index], 0.0).astype(np.float64)
-    # Letters and digits, roughly: ASCII, Latin-1 and Latin Extended (without × and ÷), Greek, Cyrillic, Hebrew,
-    # Arabic. A run of them is one unit, so "Путин 😡" is half an angry emoji, as "Merz 😡" is.
-    word = (((cp >= 97) & (cp <= 122)) | ((cp >= 48) & (cp <= 57)) | ((cp >= 0xC0) & (cp <= 0x24F))
-            | ((cp >= 0x370) & (cp <= 0x52F)) | ((cp >= 0x5D0) & (cp <= 0x6FF))) & (cp != 0xD7) & (cp != 0xF7)
-    word_start = word & ~np.concatenate([[False], word[:-1]])
+    # One lookup per code point; everything else touches only word starts and emoji (a batch is mostly letters).
+    unit = _unit_classes(lexicon)[np.minimum(cp, len(lexicon.known) - 1)]
+    word = unit == _WORD
+    word_starts = np.flatnonzero(word & ~np.concatenate([[False], word[:-1]]))
+    emoji_at = np.flatnonzero(unit == _EMOJI)
+    separators = np.flatnonzero(cp == 0)
     n_docs = len(docs)
-    units = np.bincount(doc, weights=word_start.astype(np.float64) + known, minlength=n_docs)[:n_docs]
-    negative = np.bincount(doc, weights=np.maximum(-polarity, 0.0), minlength=n_docs)[:n_docs]
-    positive = np.bincount(doc, weights=np.maximum(polarity, 0.0), minlength=n_docs)[:n_docs]
+
+    def per_doc(positions: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        doc = np.searchsorted(separators, positions, side="right")
+        return np.bincount(doc, weights=weights, minlength=n_docs)[:n_docs].astype(np.float64)
+
+    polarity = lexicon.polarity[cp[emoji_at]].astype(np.float64)
+    units = per_doc(word_starts) + per_doc(emoji_at)
+    negative = per_doc(emoji_at, np.maximum(-polarity, 0.0))
+    positive = per_doc(emoji_at, np.maximum(polarity, 0.0))
     shares = np.stack([negative, positive], axis=1) / np.maximum(units, 1)[:, None] * weight
     return _share_columns(shares, _pseudo_word_columns(EMOJI_TOKENS, n_features), n_features)
 

@@ -67,7 +67,7 @@ HYPERPARAMS: dict[str, Any] = {
 def feature_settings(hp: dict[str, Any] | None = None) -> dict[str, Any]:
     """The feature space of a default model trained with these hyper-parameters (default: HYPERPARAMS)."""
     hp = {**HYPERPARAMS, **(hp or {})}
-    return default_features(float(hp["lexicon_weight"]), float(hp.get("emoji_weight", 0.0)))
+    return default_features(float(hp["lexicon_weight"]), float(hp["emoji_weight"]))
 
 
 def load_germeval2018(path: str | pathlib.Path) -> tuple[list[str], np.ndarray]:
