@@ -228,7 +228,8 @@ def test_shipped_corpus_is_well_formed():
     assert len({t.lower() for t in corpus["texts"]}) == n
     shares = np.bincount(corpus["polarity"], minlength=3) / n
     assert np.all(shares > 0.2)
-    assert 0.08 < corpus["toxic"].mean() < 0.2 and 0.15 < corpus["question"].mean() < 0.35
+    # rounds 9 and 9b (counterfactual topic and group rows, few questions) took the question share from 16 % to 15 %
+    assert 0.08 < corpus["toxic"].mean() < 0.2 and 0.14 < corpus["question"].mean() < 0.35
     fresh = {t.lower() for t, _ in POLARITY_CASES} | {t.lower() for t in TOXIC_CASES + QUESTION_CASES}
     assert not fresh & {t.lower() for t in corpus["texts"]}
 
@@ -385,3 +386,49 @@ def test_heldout_emoji_texts_are_never_trained_on_and_emoji_alone_are_read(clf):
     texts = [t for t, a in zip(heldout["texts"], alone) if a]
     predicted = np.array([POLARITY_LABELS.index(s) for s in clf.predict(texts).sentiment()])
     assert np.mean(predicted == heldout["polarity"][alone]) > 0.7
+
+
+def test_topic_probe_and_heldout_texts_are_never_trained_on():
+    """benchmarks/topic_bias.py measures on its probe texts and held-out file; that only means something while none
+    of them is a corpus text (corpus round 9 was written against the problem, six of its rows equalled probe texts
+    and were dropped)."""
+    from benchmarks.topic_bias import (GROUP_TEMPLATES, GROUPS_NAMED, GROUPS_UNNAMED, HELDOUT, TOPIC_TEMPLATES,
+                                       TOPICS_NAMED, TOPICS_UNNAMED, load_heldout, probe_texts)
+    corpus = set(normalise_batch(load_corpus(pathlib.Path(__file__).resolve().parent.parent / "detectors" / "data"
+                                             / "comments_de.tsv")["texts"]))
+    probes = probe_texts(TOPICS_NAMED + TOPICS_UNNAMED, TOPIC_TEMPLATES) \
+        + probe_texts(GROUPS_NAMED + GROUPS_UNNAMED, GROUP_TEMPLATES)
+    heldout = load_heldout(HELDOUT)
+    assert len(heldout["texts"]) == 240 and heldout["group"].sum() == 80
+    assert not set(normalise_batch(probes)) & corpus
+    assert not set(normalise_batch(heldout["texts"])) & corpus
+
+
+def test_a_topic_alone_is_not_read_as_negative_and_harmless_comments_about_groups_are_not_abuse(clf):
+    """Neutral probe texts that only name an authority's everyday topics ("Kita", "#Glasfaser", "Thema heute:
+    Gebühren") were called negative 28 % of the time by model 0.5.2 (86 % of the bare words); 0.5.3, after corpus
+    rounds 9 and 9b, 8 %. Realistic held-out comments about groups of people and parties are not called toxic when
+    harmless, and most abuse among them is found (0.5.2 passed these too). Bare group words are not asserted: the
+    toxicity head still calls some of them toxic ("Migranten" 0.78, MODEL_CARD.md, Known weaknesses)."""
+    from benchmarks.topic_bias import HELDOUT, TOPIC_TEMPLATES, TOPICS_NAMED, heldout_report, load_heldout, probe_report
+    assert probe_report(clf, TOPICS_NAMED, TOPIC_TEMPLATES)["called_negative"] < 0.15
+    report = heldout_report(clf, load_heldout(HELDOUT))
+    assert report["toxic_group"]["harmless_called_toxic"] < 0.05
+    assert report["toxic_group"]["recall"] > 0.7
+    assert report["polarity"]["not_negative_called_negative"] < 0.05
+
+
+def test_corpus_loader_reads_extra_columns_and_names_a_wrong_header(tmp_path):
+    path = tmp_path / "heldout.tsv"
+    path.write_text("text\tpolarity\ttoxic\tquestion\tkind\nHallo\tneutral\t0\t0\tgroup\n", encoding="utf-8")
+    assert load_corpus(path, extra_columns=("kind",))["kind"] == ["group"]
+    with pytest.raises(ValueError, match="heldout.tsv: header must be text, polarity, toxic, question \\(tab"):
+        load_corpus(path)
+    for row in ("Hallo\tneutral\t0\t0", "Hallo\tneutral\t0\t0\t", "Hallo\tneutral\t\t0\tgroup",
+                "Hallo\tneutral\t01\t0\tgroup"):  # a missing or empty cell, "01" is no label
+        path.write_text(f"text\tpolarity\ttoxic\tquestion\tkind\n{row}\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="heldout.tsv:2: malformed row"):
+            load_corpus(path, extra_columns=("kind",))
+    for wrong in ("kind", ("toxic",)):  # a bare string would be read as four one-letter columns
+        with pytest.raises(ValueError, match="extra_columns"):
+            load_corpus(path, extra_columns=wrong)

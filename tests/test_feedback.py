@@ -525,7 +525,13 @@ def test_v3_files_load_ungated_predict_as_before_and_a_relearn_gates_them(base, 
     assert json.loads((tmp_path / STATE_FILE).read_text())["gate"]["gated"] is False and not again.gated
     # ... until the model is relearned: here by the purge of the first 15 corrections
     assert again.forget_before(DAY0 + timedelta(days=1)) == (15, 16)
-    assert again.gated and np.median(again.familiarity(CITY_CALM)) < 0.5
+    # The relearned gate has seen 16 corrections: unseen rail notes are fully familiar, the city's comments much
+    # less. The city's median depends on the gate's seed and on the corpus it draws its counterparts from: 0.41-0.59
+    # over seeds 0-5 with the corpus of model 0.5.3, 0.36-0.55 with the one before (an earlier "< 0.5" held for
+    # seed 0 by luck). An ungated model says 1 for everything.
+    rail = [text for text, _ in _rail_notes(20, offset=500)]
+    assert again.gated and np.median(again.familiarity(rail)) > 0.95
+    assert np.median(again.familiarity(CITY_CALM)) < 0.7
 
 
 def test_corrections_of_the_base_models_own_kind_of_text_keep_it_familiar(base) -> None:

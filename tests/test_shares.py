@@ -8,7 +8,7 @@ import pathlib
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import cross_val_predict, train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 import detectors.shares
 from detectors.classifier import TextClassifier
@@ -52,11 +52,17 @@ def corpus_split():
 
 
 def _held_out_probabilities(corpus_split, class_weight):
-    """A classifier trained on A; error rates from 5-fold out-of-fold probabilities on A; probabilities on B."""
+    """Cross-fitted on A: five fold models, error rates from their out-of-fold probabilities on A, and B scored by
+    the mean of the same five models, so the rates describe the models that score B. Before session 12 one model
+    refitted on all of A scored B with the rates of the 80 % fold models: on the 4,739-row corpus of model 0.5.3 its
+    mean probability on B's negative texts was 0.657 against a rate of 0.602, and the adjusted share came out too
+    high (cross-fitted: 0.636 against 0.602; the rest is the luck of this split)."""
     x, y, a, b, _ = corpus_split
-    model = LogisticRegression(C=10.0, solver="liblinear", class_weight=class_weight)
-    oof = cross_val_predict(model, x[a], y[a], cv=5, method="predict_proba")[:, 1]
-    probs_b = model.fit(x[a], y[a]).predict_proba(x[b])[:, 1]
+    oof, probs_b = np.zeros(len(a)), np.zeros(len(b))
+    for fit, held in StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(a, y[a]):
+        model = LogisticRegression(C=10.0, solver="liblinear", class_weight=class_weight).fit(x[a][fit], y[a][fit])
+        oof[held] = model.predict_proba(x[a][held])[:, 1]
+        probs_b += model.predict_proba(x[b])[:, 1] / 5
     return AdjustedShare.fit(oof, y[a]), probs_b, y[b]
 
 
