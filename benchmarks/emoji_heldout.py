@@ -17,19 +17,18 @@ texts, one annotator per row, not real posts: it measures the model on the kinds
 """
 from __future__ import annotations
 
-import argparse
-import json
 import pathlib
 import re
 import sys
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import f1_score
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from detectors.classifier import POLARITY_LABELS, TextClassifier, default_model_dir  # noqa: E402
+from benchmarks.heldout import polarity_report, run, toxic_report  # noqa: E402
+from detectors.classifier import POLARITY_LABELS, TextClassifier  # noqa: E402
 from detectors.corpus import load_corpus  # noqa: E402
 
 HELDOUT = ROOT / "benchmarks" / "data" / "emoji_heldout_de.tsv"
@@ -41,39 +40,20 @@ def emoji_only(texts: list[str]) -> np.ndarray:
     return np.array([not _WORD.search(t) for t in texts])
 
 
-def polarity_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
-    return {"n": int(len(labels)), "accuracy": round(float(accuracy_score(labels, predicted)), 3),
-            "macro_f1": round(float(f1_score(labels, predicted, average="macro", labels=[0, 1, 2])), 3)}
-
-
 def report_for(model: TextClassifier, data: dict) -> dict:
     scores = model.predict(data["texts"])
     predicted = np.array([POLARITY_LABELS.index(s) for s in scores.sentiment()])
     only = emoji_only(data["texts"])
-    toxic, is_toxic = data["toxic"] == 1, scores.is_toxic()
-    hits = int((is_toxic & toxic).sum())
     return {"version": model.info.get("version"),
             "polarity": polarity_report(data["polarity"], predicted),
             "polarity_emoji_only": polarity_report(data["polarity"][only], predicted[only]),
             "polarity_with_words": polarity_report(data["polarity"][~only], predicted[~only]),
-            "toxic": {"n_toxic": int(toxic.sum()), "called_toxic": int(is_toxic.sum()),
-                      "precision": round(hits / max(int(is_toxic.sum()), 1), 3),
-                      "recall": round(hits / max(int(toxic.sum()), 1), 3),
-                      "harmless_called_toxic": round(float(is_toxic[~toxic].mean()), 3),
-                      "mean_p_toxic_harmless": round(float(scores.toxic[~toxic].mean()), 3)},
+            "toxic": toxic_report(data["toxic"], scores.is_toxic(), scores.toxic),
             "question_f1": round(float(f1_score(data["question"], scores.question >= 0.5)), 3)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(HELDOUT))
-    parser.add_argument("--model", nargs="+", default=[str(default_model_dir())])
-    args = parser.parse_args(argv)
-    data = load_corpus(args.data)
-    report = {model_dir: report_for(TextClassifier.load(model_dir), data) for model_dir in args.model}
-    print(json.dumps(report, indent=1, ensure_ascii=False))
-    return 0
-
+    return run(argv, __doc__, HELDOUT, load_corpus, report_for)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -23,18 +23,17 @@ Usage: PYTHONPATH=. python benchmarks/topic_bias.py [--model DIR ...]
 """
 from __future__ import annotations
 
-import argparse
-import json
 import pathlib
 import sys
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import f1_score
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from detectors.classifier import POLARITY_LABELS, TextClassifier, default_model_dir  # noqa: E402
+from benchmarks.heldout import polarity_report, run, toxic_report  # noqa: E402
+from detectors.classifier import POLARITY_LABELS, TextClassifier  # noqa: E402
 from detectors.corpus import load_corpus  # noqa: E402
 
 HELDOUT = ROOT / "benchmarks" / "data" / "topic_heldout_de.tsv"
@@ -85,32 +84,6 @@ def probe_report(model: TextClassifier, words: tuple[str, ...], templates: tuple
             "most_negative": worst(scores.negative), "most_toxic": worst(scores.toxic)}
 
 
-def _rate(hits: int, total: int) -> float | None:
-    """hits / total rounded, or None where it is undefined (an empty part of the file must not read as 0)."""
-    return round(hits / total, 3) if total else None
-
-
-def _mean(values: np.ndarray) -> float | None:
-    return round(float(values.mean()), 3) if len(values) else None
-
-
-def polarity_report(labels: np.ndarray, predicted: np.ndarray) -> dict:
-    if not len(labels):
-        return {"n": 0}
-    return {"n": int(len(labels)), "accuracy": round(float(accuracy_score(labels, predicted)), 3),
-            "macro_f1": round(float(f1_score(labels, predicted, average="macro", labels=[0, 1, 2])), 3),
-            # the error that fakes a storm: texts labelled neutral or positive, called negative
-            "not_negative_called_negative": _mean(predicted[labels != 0] == 0)}
-
-
-def toxic_report(labels: np.ndarray, is_toxic: np.ndarray, p_toxic: np.ndarray) -> dict:
-    toxic = labels == 1
-    hits = int((is_toxic & toxic).sum())
-    return {"n": int(len(labels)), "n_toxic": int(toxic.sum()),
-            "precision": _rate(hits, int(is_toxic.sum())), "recall": _rate(hits, int(toxic.sum())),
-            "harmless_called_toxic": _mean(is_toxic[~toxic]), "mean_p_toxic_harmless": _mean(p_toxic[~toxic])}
-
-
 def load_heldout(path: str | pathlib.Path) -> dict:
     """The held-out file: load_corpus's arrays plus ``group`` (True for rows of kind ``group``)."""
     data = load_corpus(path, extra_columns=("kind",))
@@ -145,15 +118,7 @@ def report_for(model: TextClassifier, heldout: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(HELDOUT))
-    parser.add_argument("--model", nargs="+", default=[str(default_model_dir())])
-    args = parser.parse_args(argv)
-    heldout = load_heldout(args.data)
-    report = {model_dir: report_for(TextClassifier.load(model_dir), heldout) for model_dir in args.model}
-    print(json.dumps(report, indent=1, ensure_ascii=False))
-    return 0
-
+    return run(argv, __doc__, HELDOUT, load_heldout, report_for)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -432,3 +432,14 @@ def test_corpus_loader_reads_extra_columns_and_names_a_wrong_header(tmp_path):
     for wrong in ("kind", ("toxic",)):  # a bare string would be read as four one-letter columns
         with pytest.raises(ValueError, match="extra_columns"):
             load_corpus(path, extra_columns=wrong)
+
+
+def test_heldout_reports_leave_undefined_rates_undefined():
+    """A part of a held-out file without toxic rows or calls must not report precision or recall 0."""
+    from benchmarks.heldout import polarity_report, toxic_report
+    report = toxic_report(np.array([0, 0, 1]), np.array([False, False, False]), np.array([0.1, 0.2, 0.3]))
+    assert report["precision"] is None and report["recall"] == 0.0 and report["harmless_called_toxic"] == 0.0
+    assert toxic_report(np.array([0, 0]), np.array([True, False]), np.array([0.9, 0.1]))["recall"] is None
+    assert polarity_report(np.array([], dtype=int), np.array([], dtype=int)) == {"n": 0}
+    both = polarity_report(np.array([0, 1, 2, 1]), np.array([0, 0, 2, 1]))
+    assert both["accuracy"] == 0.75 and both["not_negative_called_negative"] == round(1 / 3, 3)
