@@ -20,7 +20,10 @@ POLARITY_LABELS = ("negative", "neutral", "positive")
 HEADS = ("negative", "neutral", "positive", "toxic", "question")
 # Optional heads of a model with a "toxic_kinds" block (detectors/toxic_kinds.py), stored in kinds.npz.
 TOXIC_KINDS = ("insult", "abuse", "threat")
-FORMAT_VERSION = 1
+# 2 since model 0.6.0: a reader of format 1 would ignore the abuse-lexicon columns (features.abuse) silently and
+# score abuse without them, so it must refuse these models instead. Format 1 models load unchanged.
+FORMAT_VERSION = 2
+SUPPORTED_FORMAT_VERSIONS = (1, 2)
 
 
 class ModelError(Exception):
@@ -340,7 +343,7 @@ def _read_info(path: pathlib.Path) -> dict[str, Any]:
         raise ModelError(f"{meta}: missing (a model directory needs model.json and weights.npz)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"{meta}: unreadable ({exc})") from exc
-    if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
+    if not isinstance(info, dict) or info.get("format_version") not in SUPPORTED_FORMAT_VERSIONS:
         raise ModelError(f"{meta}: unsupported format_version {info.get('format_version') if isinstance(info, dict) else None!r}")
     for key in ("features", "calibration", "heads"):
         if key not in info:

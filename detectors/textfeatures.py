@@ -8,6 +8,10 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from detectors.abuse_lexicon import COLUMNS as ABUSE_COLUMNS
+from detectors.abuse_lexicon import RULES as ABUSE_RULES
+from detectors.abuse_lexicon import SOURCE as ABUSE_SOURCE
+from detectors.abuse_lexicon import AbuseLexicon, checked_abuse_lexicon, load_abuse_lexicon
 from detectors.emoji_lexicon import SOURCE as EMOJI_SOURCE
 from detectors.emoji_lexicon import EmojiLexicon, checked_emoji_lexicon, load_emoji_lexicon
 from detectors.lexicon import SOURCE as LEXICON_SOURCE
@@ -26,10 +30,14 @@ DEFAULT_FEATURES: dict[str, Any] = {
 }
 
 
-def default_features(lexicon_weight: float = 0.0, emoji_weight: float = 0.0) -> dict[str, Any]:
-    """DEFAULT_FEATURES plus, for a weight > 0, the installed polarity lexicon and emoji lexicon (each recorded by
-    its SHA-256)."""
+def default_features(lexicon_weight: float = 0.0, emoji_weight: float = 0.0,
+                     abuse_weight: float = 0.0) -> dict[str, Any]:
+    """DEFAULT_FEATURES plus, for a weight > 0, the installed polarity lexicon, the emoji lexicon and the shipped
+    abuse lexicon (each recorded by its SHA-256)."""
     features = {**DEFAULT_FEATURES}
+    if abuse_weight > 0:
+        features["abuse"] = {"source": ABUSE_SOURCE, "sha256": load_abuse_lexicon().sha256, "rules": ABUSE_RULES,
+                             "weight": abuse_weight}
     if lexicon_weight > 0:
         features["lexicon"] = {"source": LEXICON_SOURCE, "sha256": load_lexicon().sha256, "weight": lexicon_weight}
     if emoji_weight > 0:
@@ -233,11 +241,14 @@ def _space_out_punctuation(text: str) -> str:
 
 
 def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int],
-                  lexicon: dict[str, float] | None = None, lexicon_weight: float = 1.0) -> sp.csr_matrix:
+                  lexicon: dict[str, float] | None = None, lexicon_weight: float = 1.0,
+                  abuse: AbuseLexicon | None = None, abuse_weight: float = 1.0) -> sp.csr_matrix:
     """Hashed word n-grams; ?!.,;:() and quotes are split off as tokens, emoji stay where spaces put them.
 
     With a polarity lexicon, two more columns (the hash buckets of the pseudo-words LEXICON_TOKENS) hold the
-    share of the text's tokens that are negative resp. positive lexicon words, weighted by their polarity.
+    share of the text's tokens that are negative resp. positive lexicon words, weighted by their polarity; with
+    an abuse lexicon, four more (ABUSE_TOKENS) say how many insults, slurs or dehumanising words, profanities and
+    mentioned listed words the text holds (abuse_block).
     """
     tokens = _space_out_punctuation((" " + _SEP + " ").join(docs)).split()
     vocab = {t: zlib.crc32(t.encode("utf-8")) for t in set(tokens)}
@@ -246,7 +257,90 @@ def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int],
     x = _hashed(codes, is_sep, len(docs), n_features, ngram_range)
     if lexicon is not None:
         x = x + _lexicon_block(tokens, vocab, is_sep, len(docs), n_features, lexicon, lexicon_weight)
+    if abuse is not None:
+        x = _append_entries(x, abuse_block(tokens, vocab, is_sep, len(docs), n_features, abuse, abuse_weight))
     return x
+
+
+# Pseudo-words whose unigram hash buckets carry the abuse counts: one per abuse_lexicon.COLUMNS entry, then one for
+# listed words that are mentioned rather than used, whatever their kind (mentioned_at).
+ABUSE_TOKENS = ("xxinsult", "xxslur", "xxprofanity", "xxmentioned")
+# Quotation marks as comments type them. Double marks open and close quotes of any length ("er rief „Du Wichser!“
+# und ging"): a listed word after an odd number of them in its text is inside a quote. Single marks double as
+# apostrophes ("hab'", "geht's"), so they count only attached to the listed word itself ("als 'Idiot'").
+_DOUBLE_QUOTES = frozenset('"„“”«»‹›')
+_QUOTE_MARKS = _DOUBLE_QUOTES | frozenset("'‚‘’")
+# "als X beschimpft / bezeichnet / genannt": the frame of a report, a police notice or a victim's question.
+_REPORTING_VERBS = ("beschimpf", "bezeichn", "genannt", "nannte", "nennt", "nennen", "betitel", "tituliert", "beleidig",
+                    "gerufen", "rief", "angebrüllt", "angeschrien", "gemobbt", "verunglimpf", "diffamier", "beworfen")
+# "das Wort X", "Begriffe wie X": talk about the word. Only right before it, past articles and "wie".
+_WORD_NOUNS = frozenset("wort worte wörter wörtern begriff begriffe begriffs begriffen ausdruck ausdrücke ausdrücken "
+                        "bezeichnung bezeichnungen schimpfwort schimpfwörter schimpfwörtern".split())
+_WORD_NOUN_FILLERS = frozenset({"wie", "das", "der", "die", "den", "dem", "des", ":", '"'})
+_QUOTE_LOOKBACK = 200  # tokens; a quote opened further back in a long text is not looked for
+
+
+def _near(tokens: list[str], i: int, before: int, after: int) -> tuple[list[str], list[str]]:
+    """Up to `before` tokens before position i (nearest first) and `after` tokens after it, within i's text."""
+    left, right = [], []
+    for j in range(i - 1, max(i - before, 0) - 1, -1):
+        if tokens[j] == _SEP:
+            break
+        left.append(tokens[j])
+    for j in range(i + 1, min(i + after + 1, len(tokens))):
+        if tokens[j] == _SEP:
+            break
+        right.append(tokens[j])
+    return left, right
+
+
+def _double_marks(token: str) -> int:
+    return (token[0] in _DOUBLE_QUOTES) + (len(token) > 1 and token[-1] in _DOUBLE_QUOTES)
+
+
+def mentioned_at(tokens: list[str], i: int) -> bool:
+    """Whether the listed word at position i is mentioned rather than used: inside quotation marks ("als 'Hurensohn'
+    beschimpft", 'sprühten "Kanaken raus"', "rief „Du Wichser!“"), in a report's frame ("als Wichser bezeichnet"),
+    or named as a word ("Begriffe wie Gesindel"). A police report or a victim's question uses the word this way; an
+    insult does not."""
+    token = tokens[i]
+    if token[0] in _QUOTE_MARKS or token[-1] in _QUOTE_MARKS:
+        return True
+    left, right = _near(tokens, i, _QUOTE_LOOKBACK, 4)
+    if sum(_double_marks(t) for t in left) % 2 == 1:
+        return True
+    if "als" in left[:3] and any(t.startswith(_REPORTING_VERBS) for t in right):
+        return True
+    for t in left[:4]:
+        if t in _WORD_NOUNS:
+            return True
+        if t not in _WORD_NOUN_FILLERS:
+            return False
+    return False
+
+
+def abuse_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray, n_docs: int, n_features: int,
+                abuse: AbuseLexicon, weight: float) -> sp.csr_matrix:
+    """Per text and column, k / (k + 1) times `weight` for k matching tokens: a presence with diminishing
+    returns, not a share, because one slur makes a long comment abusive (GermEval 2018 labels it so).
+
+    A listed word that is mentioned rather than used (mentioned_at) counts in the last column instead of its
+    kind's: a police report or a victim's question names the word without insulting anyone, and the heads can
+    learn the difference only if the feature keeps it.
+    """
+    column_of = {t: abuse.column_of(t) for t in vocab}
+    column = np.fromiter(map(column_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+    hits = np.flatnonzero(column >= 0)
+    for i in hits:  # hits are few; the context rules run on them only
+        if mentioned_at(tokens, i):
+            column[i] = len(ABUSE_COLUMNS)
+    doc = np.cumsum(is_sep)
+    counts = np.zeros((n_docs, len(ABUSE_TOKENS)))
+    np.add.at(counts, (doc[hits], column[hits]), 1.0)
+    values = counts / (counts + 1.0) * weight
+    columns = _pseudo_word_columns(ABUSE_TOKENS, n_features)
+    rows, cols = np.nonzero(values)
+    return sp.csr_matrix((values[rows, cols].astype(np.float32), (rows, columns[cols])), shape=(n_docs, n_features))
 
 
 # Pseudo-words whose unigram hash buckets carry the lexicon shares (so the model format needs no new block).
@@ -381,6 +475,10 @@ class Featurizer:
         emoji = self.settings.get("emoji")
         self._emoji = checked_emoji_lexicon(emoji["sha256"]) if emoji else None
         self._emoji_weight = float(emoji["weight"]) if emoji else 1.0
+        # Models before 0.6.0 have no abuse lexicon.
+        abuse = self.settings.get("abuse")
+        self._abuse = checked_abuse_lexicon(abuse["sha256"], abuse.get("rules")) if abuse else None
+        self._abuse_weight = float(abuse["weight"]) if abuse else 1.0
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One matrix: word block, then char block (for training)."""
@@ -391,7 +489,7 @@ class Featurizer:
         normalised = normalise_batch(texts)
         with_meta = [n + " " + meta_tokens(t) for n, t in zip(normalised, texts)]
         xw = word_features(with_meta, int(self.word["n_features"]), self.word["ngram_range"], self._lexicon,
-                           self._lexicon_weight)
+                           self._lexicon_weight, self._abuse, self._abuse_weight)
         if self._emoji is not None:
             xw = _append_entries(xw, emoji_block(normalised, int(self.word["n_features"]), self._emoji,
                                                  self._emoji_weight))

@@ -1,0 +1,196 @@
+"""German abuse lexicon (insults, slurs, dehumanising words, profanity) for the abuse feature columns.
+
+Why: the toxicity head learns abuse as n-grams from GermEval 2018's political tweets and a few hundred corpus
+rows, so a slur or an insulting compound it never saw scores like harmless text (model 0.5.3: "Kanaken verpesten
+unseren Stadtpark, macht endlich was …" P(toxic) 0.13, "Zigeunerpack klaut wieder Kupferkabel am Bahnhof, …" 0.04;
+benchmarks/topic_bias.py's held-out set). German builds new insults by
+compounding ("Beamtenpack", "Bullenschweine", "Drecksbehörde"), which no list of whole words covers. A lexicon of
+words and of compound heads and prefixes gives every such token a shared "insult" / "slur or dehumanising word"
+signal, as the polarity lexicon (detectors/lexicon.py) does for opinion words. Profanity that is not aimed at
+people ("Scheißwetter") is not toxic by the corpus convention, so it gets a column of its own: the heads can
+learn that it is rough, not abusive.
+
+Source: `detectors/data/abuse_de.tsv`, written by the stormwatch project (CC BY 4.0), one entry per line:
+term, kind (insult, slur, dehumanising, profanity, except) and how it matches a lower-cased token:
+- word: the token is the term or the term with a regular ending (ENDINGS);
+- head: the token ends with the term (or the term with a regular ending) and at least MIN_STEM letters come
+  before it: German compounds;
+- prefix: the token starts with the term and at least MIN_STEM letters follow;
+- kind "except" (match word): whole tokens, with the regular endings, that a head or prefix rule would match but
+  that are harmless ("wildschweine", "einpacken").
+A token is matched after its leading and trailing non-letters (quotes, hashtags, stars, emoji) are stripped; a
+hyphenated token is matched whole (without its hyphens) and, if that fails, by its last part with the word and head
+rules only ("Beamten-Pack" is abuse, "Nazi-Parolen" and "Anti-Nazi-Demo" are not read as insults).
+A model records the file's SHA-256 and RULES, so a changed lexicon or matcher cannot silently change its features.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import pathlib
+from dataclasses import dataclass, field
+
+from detectors.lexicon import LexiconError, check_digest
+
+SOURCE = "stormwatch abuse_de.tsv"
+PATH = pathlib.Path(__file__).resolve().parent / "data" / "abuse_de.tsv"
+KINDS = ("insult", "slur", "dehumanising", "profanity", "except")
+MATCHES = ("word", "head", "prefix")
+# The feature columns: which kinds each one counts.
+COLUMNS = (("insult",), ("slur", "dehumanising"), ("profanity",))
+ENDINGS = ("", "e", "en", "n", "s", "es", "er", "in", "innen")
+HEAD_ENDINGS = ("", "e", "en", "n", "s", "es")
+MIN_STEM = 3
+# The matching rules below (ENDINGS, MIN_STEM, kind_of, and textfeatures.mentioned_at): a model records this name
+# and refuses another, because a rule change changes its features as much as a lexicon change. Bump on any change.
+RULES = "stormwatch-abuse-rules-v1"
+_CACHE_LIMIT = 200_000
+_CACHE_MAX_TOKEN = 64  # longer tokens (URL fragments, runs of letters) are matched but not cached
+
+
+class AbuseLexiconError(LexiconError):
+    """The abuse lexicon file is missing, malformed, or not the one a model was trained with."""
+
+
+def _fold(text: str) -> str:
+    return text.replace("ß", "ss")
+
+
+@dataclass
+class AbuseLexicon:
+    words: dict[str, str]  # folded token -> kind (regular endings expanded)
+    heads: dict[str, str]  # folded compound head (endings expanded) -> kind
+    prefixes: dict[str, str]  # folded prefix -> kind
+    exceptions: frozenset[str]
+    sha256: str
+    _cache: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._longest_head = max(map(len, self.heads), default=0)
+        self._longest_prefix = max(map(len, self.prefixes), default=0)
+
+    def kind_of(self, token: str) -> str | None:
+        """The kind of a lower-cased token, or None. A hyphenated compound is read whole ("beamten-pack" as
+        "beamtenpack") and, failing that, by its last part with the word and head rules: the last part of a German
+        compound is what it is ("nazi-parolen" are slogans, "anti-nazi-demo" a demonstration)."""
+        token = _fold(_strip_edges(token))
+        if not token:
+            return None
+        whole = token.replace("-", "")
+        if whole in self.exceptions:
+            return None
+        kind = self._match(whole, prefixes=True)
+        if kind is None and "-" in token:
+            last = token.rsplit("-", 1)[1]
+            if last and last not in self.exceptions:
+                kind = self._match(last, prefixes=False)
+        return kind
+
+    def _match(self, token: str, prefixes: bool) -> str | None:
+        if token in self.exceptions:
+            return None
+        if token in self.words:
+            return self.words[token]
+        n = len(token)
+        for start in range(max(MIN_STEM, n - self._longest_head), n - 1):  # longest head first
+            kind = self.heads.get(token[start:])
+            if kind is not None:
+                return kind
+        if prefixes:
+            for end in range(min(n - MIN_STEM, self._longest_prefix), 1, -1):  # longest prefix first
+                kind = self.prefixes.get(token[:end])
+                if kind is not None:
+                    return kind
+        return None
+
+    def column_of(self, token: str) -> int:
+        """The feature column (index into COLUMNS) a lower-cased token counts in, or -1; cached per token."""
+        column = self._cache.get(token)
+        if column is None:
+            kind = self.kind_of(token)
+            column = next((i for i, kinds in enumerate(COLUMNS) if kind in kinds), -1)
+            if len(token) <= _CACHE_MAX_TOKEN:
+                if len(self._cache) >= _CACHE_LIMIT:
+                    self._cache.clear()
+                self._cache[token] = column
+        return column
+
+
+def _strip_edges(token: str) -> str:
+    """The token without leading and trailing characters that are neither letters nor digits (quotes, hashtags,
+    obfuscation stars, emoji glued to the word: "idioten🤬" is "idioten")."""
+    start, end = 0, len(token)
+    while start < end and not token[start].isalnum():
+        start += 1
+    while end > start and not token[end - 1].isalnum():
+        end -= 1
+    return token[start:end]
+
+
+def parse(text: str, source: str = str(PATH)) -> tuple[dict[str, str], dict[str, str], dict[str, str], frozenset[str]]:
+    """Words, heads, prefixes and exceptions of the TSV text; a malformed line raises AbuseLexiconError naming it."""
+    lines = text.splitlines()
+    if not lines or lines[0].split("\t") != ["term", "kind", "match"]:
+        raise AbuseLexiconError(f"{source}: line 1 must be the header 'term<TAB>kind<TAB>match'")
+    entries: dict[str, dict[str, str]] = {m: {} for m in MATCHES}
+    exceptions: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split("\t")
+        if len(cells) != 3:
+            raise AbuseLexiconError(f"{source}: line {number}: expected 3 tab-separated cells, got {len(cells)}")
+        term, kind, match = (c.strip() for c in cells)
+        if not term or term != term.lower() or any(c.isspace() for c in term):
+            raise AbuseLexiconError(f"{source}: line {number}: term {term!r} must be one lower-case token")
+        if kind not in KINDS:
+            raise AbuseLexiconError(f"{source}: line {number}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        if match not in MATCHES:
+            raise AbuseLexiconError(f"{source}: line {number}: match {match!r} is not one of {', '.join(MATCHES)}")
+        if kind == "except" and match != "word":
+            raise AbuseLexiconError(f"{source}: line {number}: an 'except' entry matches whole tokens (match word)")
+        if (term, match) in seen:
+            raise AbuseLexiconError(f"{source}: line {number}: {term!r} ({match}) is listed twice")
+        seen.add((term, match))
+        folded = _fold(term)
+        if kind == "except":
+            exceptions.update(folded + ending for ending in ENDINGS)
+        elif match == "word":
+            for ending in ENDINGS:
+                entries["word"].setdefault(folded + ending, kind)
+            entries["word"][folded] = kind  # a listed form wins over another entry's expansion
+        elif match == "head":
+            for ending in HEAD_ENDINGS:
+                entries["head"].setdefault(folded + ending, kind)
+            entries["head"][folded] = kind
+        else:
+            entries["prefix"][folded] = kind
+    return entries["word"], entries["head"], entries["prefix"], frozenset(exceptions)
+
+
+def build(raw: bytes, source: str = str(PATH)) -> AbuseLexicon:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise AbuseLexiconError(f"{source}: not UTF-8 ({error})") from None
+    return AbuseLexicon(*parse(text, source), sha256=hashlib.sha256(raw).hexdigest())
+
+
+@functools.lru_cache(maxsize=1)
+def load_abuse_lexicon() -> AbuseLexicon:
+    if not PATH.is_file():
+        raise AbuseLexiconError(f"the abuse lexicon {PATH} is missing (it ships with stormwatch; restore it from git)")
+    return build(PATH.read_bytes(), str(PATH))
+
+
+def checked_abuse_lexicon(expected_sha256: str, expected_rules: str | None) -> AbuseLexicon:
+    """The shipped abuse lexicon, if it and the matching rules are the ones a model was trained with."""
+    if expected_rules != RULES:
+        raise AbuseLexiconError(f"the model's abuse features were computed with the matching rules {expected_rules!r}, "
+                                f"this stormwatch has {RULES!r}; retrain the model or use the stormwatch version it "
+                                "was trained with")
+    lexicon = load_abuse_lexicon()
+    check_digest(lexicon.sha256, expected_sha256, SOURCE, "the abuse_de.tsv of the model's stormwatch version",
+                 AbuseLexiconError)
+    return lexicon
