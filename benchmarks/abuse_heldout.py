@@ -29,7 +29,7 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.heldout import _rate, polarity_report, run, toxic_report  # noqa: E402
+from benchmarks.heldout import polarity_report, rate, run, toxic_report  # noqa: E402
 from detectors.classifier import POLARITY_LABELS, TextClassifier  # noqa: E402
 from detectors.corpus import load_corpus  # noqa: E402
 
@@ -39,16 +39,16 @@ HARMLESS_KINDS = ("profanity", "lookalike", "reported", "group_harmless")
 # benchmarks/data/literal_heldout_de.tsv: 120 harmless texts that use listed words literally (written after the
 # review of model 0.6.0 found such errors, by a fourth writer; a measurement of that weakness, never trained on).
 LITERAL_KINDS = ("remembrance", "animals", "objects")
+KINDS = TOXIC_KINDS + HARMLESS_KINDS + LITERAL_KINDS
 
 
 def load(path: str | pathlib.Path) -> dict:
     """The held-out file: load_corpus's arrays plus ``kind``; a kind outside the lists, or a toxic label that
     disagrees with its kind, is refused with the line number."""
     data = load_corpus(path, extra_columns=("kind",))
-    kinds = TOXIC_KINDS + HARMLESS_KINDS + LITERAL_KINDS
     for line, (kind, toxic) in enumerate(zip(data["kind"], data["toxic"]), start=2):
-        if kind not in kinds:
-            raise ValueError(f"{path}: line {line}: kind {kind!r} is not one of {kinds}")
+        if kind not in KINDS:
+            raise ValueError(f"{path}: line {line}: kind {kind!r} is not one of {KINDS}")
         if (kind in TOXIC_KINDS) != bool(toxic):
             raise ValueError(f"{path}: line {line}: kind {kind!r} but toxic = {toxic}")
     return data
@@ -60,10 +60,10 @@ def report_for(model: TextClassifier, data: dict) -> dict:
     is_toxic = scores.is_toxic()
     kinds = np.array(data["kind"])
     per_kind = {}
-    for kind in (k for k in TOXIC_KINDS + HARMLESS_KINDS + LITERAL_KINDS if (kinds == k).any()):
+    for kind in (k for k in KINDS if (kinds == k).any()):
         rows = kinds == kind
         called = int(is_toxic[rows].sum())
-        per_kind[kind] = {"n": int(rows.sum()), "called_toxic": called, "share_called_toxic": _rate(called, int(rows.sum())),
+        per_kind[kind] = {"n": int(rows.sum()), "called_toxic": called, "share_called_toxic": rate(called, int(rows.sum())),
                           "mean_p_toxic": round(float(scores.toxic[rows].mean()), 3)}
     return {"version": model.info.get("version"),
             "toxic": toxic_report(data["toxic"], is_toxic, scores.toxic),

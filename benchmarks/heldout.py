@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from detectors.classifier import TextClassifier, default_model_dir
 
 
-def _rate(hits: int, total: int) -> float | None:
+def rate(hits: int, total: int) -> float | None:
     """hits / total rounded, or None where it is undefined (an empty part of a file must not read as 0)."""
     return round(hits / total, 3) if total else None
 
@@ -37,7 +37,7 @@ def toxic_report(labels: np.ndarray, is_toxic: np.ndarray, p_toxic: np.ndarray) 
     toxic = labels == 1
     hits = int((is_toxic & toxic).sum())
     return {"n": int(len(labels)), "n_toxic": int(toxic.sum()), "called_toxic": int(is_toxic.sum()),
-            "precision": _rate(hits, int(is_toxic.sum())), "recall": _rate(hits, int(toxic.sum())),
+            "precision": rate(hits, int(is_toxic.sum())), "recall": rate(hits, int(toxic.sum())),
             "harmless_called_toxic": _mean(is_toxic[~toxic]), "mean_p_toxic_harmless": _mean(p_toxic[~toxic])}
 
 
