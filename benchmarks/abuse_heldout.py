@@ -16,6 +16,11 @@ in session 13 by a writer that saw neither the corpus, nor the other held-out se
 A fourth file, ``literal_heldout_de.tsv`` (kinds ``remembrance``, ``animals``, ``objects``; 120 harmless texts
 that use listed words literally: "Opfer der Nazis", "Ratten am Spielplatz", "Achterpack"), was written after the
 review of model 0.6.0 by a writer that saw nothing of the project; it measures a known weakness, it decided nothing.
+Session 14 added two sets of 250 on that weakness, each by a new writer that saw nothing of the project: 150
+harmless literal uses (the three kinds above) and 100 abusive uses of the same words (``nazi_insult``: people
+called Nazis; ``vermin``: people called rats, parasites, swine, lice ...). ``literal_test_de.tsv`` decided against
+the first candidate and has been a development set since; ``literal_test2_de.tsv`` decided model 0.6.1
+(benchmarks/CLASSIFIER_RESULTS.md, session 14).
 tests/test_abuse_lexicon.py checks that no text is a corpus text. Written texts, one annotator per row, not real
 posts: it measures the model on the kinds of text the brief describes.
 """
@@ -36,10 +41,11 @@ from detectors.corpus import load_corpus  # noqa: E402
 HELDOUT = ROOT / "benchmarks" / "data" / "abuse_heldout_de.tsv"
 TOXIC_KINDS = ("slur", "compound", "insult", "dialect", "dehumanising")
 HARMLESS_KINDS = ("profanity", "lookalike", "reported", "group_harmless")
-# benchmarks/data/literal_heldout_de.tsv: 120 harmless texts that use listed words literally (written after the
-# review of model 0.6.0 found such errors, by a fourth writer; a measurement of that weakness, never trained on).
+# The literal sets: harmless texts that use listed words literally (literal_heldout_de.tsv has only these), and
+# in literal_test*_de.tsv abusive uses of the same words.
 LITERAL_KINDS = ("remembrance", "animals", "objects")
-KINDS = TOXIC_KINDS + HARMLESS_KINDS + LITERAL_KINDS
+AIMED_KINDS = ("nazi_insult", "vermin")
+KINDS = TOXIC_KINDS + AIMED_KINDS + HARMLESS_KINDS + LITERAL_KINDS
 
 
 def load(path: str | pathlib.Path) -> dict:
@@ -49,7 +55,7 @@ def load(path: str | pathlib.Path) -> dict:
     for line, (kind, toxic) in enumerate(zip(data["kind"], data["toxic"]), start=2):
         if kind not in KINDS:
             raise ValueError(f"{path}: line {line}: kind {kind!r} is not one of {KINDS}")
-        if (kind in TOXIC_KINDS) != bool(toxic):
+        if (kind in TOXIC_KINDS + AIMED_KINDS) != bool(toxic):
             raise ValueError(f"{path}: line {line}: kind {kind!r} but toxic = {toxic}")
     return data
 

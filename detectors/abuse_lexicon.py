@@ -10,8 +10,15 @@ signal, as the polarity lexicon (detectors/lexicon.py) does for opinion words. P
 people ("Scheißwetter") is not toxic by the corpus convention, so it gets a column of its own: the heads can
 learn that it is rough, not abusive.
 
+Some words insult people only in a figurative use and name animals or history just as often: "Ratten am
+Spielplatz", "die Opfer der Nazis" (model 0.6.0 scored the remembrance post "Wir trauern um Hannah Feldmann. Sie
+überlebte Auschwitz und ... über die Verbrechen der Nazis" P(toxic) 0.79). Their whole-word entries have the kind
+"ambiguous" and a column of their own; textfeatures.aimed_at moves a hit to the insult column when the text aims it
+at someone ("ihr Nazis", "diese Ratten", "die sind Ratten"). Compounds built on them keep their kind
+("Bullenschweine", "Sozialparasiten"): a compound names what it insults.
+
 Source: `detectors/data/abuse_de.tsv`, written by the stormwatch project (CC BY 4.0), one entry per line:
-term, kind (insult, slur, dehumanising, profanity, except) and how it matches a lower-cased token:
+term, kind (insult, slur, dehumanising, profanity, ambiguous, except) and how it matches a lower-cased token:
 - word: the token is the term or the term with a regular ending (ENDINGS);
 - head: the token ends with the term (or the term with a regular ending) and at least MIN_STEM letters come
   before it: German compounds;
@@ -34,16 +41,17 @@ from detectors.lexicon import LexiconError, check_digest
 
 SOURCE = "stormwatch abuse_de.tsv"
 PATH = pathlib.Path(__file__).resolve().parent / "data" / "abuse_de.tsv"
-KINDS = ("insult", "slur", "dehumanising", "profanity", "except")
+KINDS = ("insult", "slur", "dehumanising", "profanity", "ambiguous", "except")
 MATCHES = ("word", "head", "prefix")
 # The feature columns: which kinds each one counts.
-COLUMNS = (("insult",), ("slur", "dehumanising"), ("profanity",))
+COLUMNS = (("insult",), ("slur", "dehumanising"), ("profanity",), ("ambiguous",))
 ENDINGS = ("", "e", "en", "n", "s", "es", "er", "in", "innen")
 HEAD_ENDINGS = ("", "e", "en", "n", "s", "es")
 MIN_STEM = 3
-# The matching rules below (ENDINGS, MIN_STEM, kind_of, and textfeatures.mentioned_at): a model records this name
-# and refuses another, because a rule change changes its features as much as a lexicon change. Bump on any change.
-RULES = "stormwatch-abuse-rules-v1"
+# The matching rules below (ENDINGS, MIN_STEM, kind_of, and textfeatures.mentioned_at and aimed_at): a model
+# records this name and refuses another, because a rule change changes its features as much as a lexicon change.
+# Bump on any change. v2 (model 0.6.1): the ambiguous column and aimed_at.
+RULES = "stormwatch-abuse-rules-v2"
 _CACHE_LIMIT = 200_000
 _CACHE_MAX_TOKEN = 64  # longer tokens (URL fragments, runs of letters) are matched but not cached
 

@@ -247,8 +247,8 @@ def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int],
 
     With a polarity lexicon, two more columns (the hash buckets of the pseudo-words LEXICON_TOKENS) hold the
     share of the text's tokens that are negative resp. positive lexicon words, weighted by their polarity; with
-    an abuse lexicon, four more (ABUSE_TOKENS) say how many insults, slurs or dehumanising words, profanities and
-    mentioned listed words the text holds (abuse_block).
+    an abuse lexicon, five more (ABUSE_TOKENS) say how many insults, slurs or dehumanising words, profanities,
+    unaimed words with a literal sense and mentioned listed words the text holds (abuse_block).
     """
     tokens = _space_out_punctuation((" " + _SEP + " ").join(docs)).split()
     vocab = {t: zlib.crc32(t.encode("utf-8")) for t in set(tokens)}
@@ -264,7 +264,7 @@ def word_features(docs: list[str], n_features: int, ngram_range: Sequence[int],
 
 # Pseudo-words whose unigram hash buckets carry the abuse counts: one per abuse_lexicon.COLUMNS entry, then one for
 # listed words that are mentioned rather than used, whatever their kind (mentioned_at).
-ABUSE_TOKENS = ("xxinsult", "xxslur", "xxprofanity", "xxmentioned")
+ABUSE_TOKENS = ("xxinsult", "xxslur", "xxprofanity", "xxambiguous", "xxmentioned")
 # Quotation marks as comments type them. Double marks open and close quotes of any length ("er rief „Du Wichser!“
 # und ging"): a listed word after an odd number of them in its text is inside a quote. Single marks double as
 # apostrophes ("hab'", "geht's"), so they count only attached to the listed word itself ("als 'Idiot'").
@@ -319,6 +319,54 @@ def mentioned_at(tokens: list[str], i: int) -> bool:
     return False
 
 
+_INSULT = ABUSE_COLUMNS.index(("insult",))
+_AMBIGUOUS = ABUSE_COLUMNS.index(("ambiguous",))
+# Words right before a listed word that aim it at someone: an address ("ihr Nazis", "du Schwein", "seid Ratten"), a
+# pointer ("diese Ratten", "solche Parasiten", "alles Nazis") or a comparison ("wie Ratten", Bavarian "wia").
+_AIMING_WORDS = frozenset("du ihr euch dich dir seid bist wart dieser diese dieses diesen diesem solche solcher "
+                          "solches solchen alles wie wia son so'n sone".split())
+_AIMING_FILLERS = frozenset("ein eine einen einem einer ne nen 'n n doch halt nur alle alles echt total richtige "
+                            "richtig elende elenden dreckige dreckigen verdammte verdammten".split())
+# A predicate ("Die Flüchtlinge sind Ratten", "der Amtsleiter ist ein Nazi") aims the word too, unless its clause
+# opens with a place, a time or "es": then "sind" says where the animals are ("Im Keller sind Ratten", "Seit Wochen
+# sind Ratten am Spielplatz", "Hier sind überall Ratten").
+_PREDICATE_VERBS = frozenset("sind ist is war waren san sin sünd".split())
+_EXISTENTIAL_OPENERS = frozenset(
+    "in im ins am an auf aufm bei beim vom von zu zum zur aus hinter hinterm unter unterm über überm vor vorm neben "
+    "seit nach durch gegenüber innerhalb außerhalb hier da dort drüben überall draußen drinnen drin heute gestern "
+    "jetzt momentan derzeit wieder schon noch es leider nachts tagsüber morgens abends ständig immer oft manchmal "
+    "mittlerweile inzwischen letzte letzten letztes".split())
+_CLAUSE_BOUNDARIES = frozenset({".", "!", "?", ";", ":", ",", _SEP})
+_CLAUSE_LOOKBACK = 12  # tokens
+
+
+def aimed_at(tokens: list[str], i: int) -> bool:
+    """Whether the word at position i is aimed at someone: an aiming word (_AIMING_WORDS) or a predicate verb
+    outside an existential clause among the three tokens before it, with only articles, particles and swear
+    adjectives (_AIMING_FILLERS) between."""
+    for j in range(i - 1, max(i - 3, 0) - 1, -1):
+        t = tokens[j]
+        if t == _SEP:
+            return False
+        if t in _AIMING_WORDS:
+            return True
+        if t in _PREDICATE_VERBS:
+            return _clause_opener(tokens, j) not in _EXISTENTIAL_OPENERS
+        if t not in _AIMING_FILLERS:
+            return False
+    return False
+
+
+def _clause_opener(tokens: list[str], j: int) -> str:
+    """The first token of the clause that position j is in (at most _CLAUSE_LOOKBACK tokens back)."""
+    opener = tokens[j]
+    for k in range(j - 1, max(j - _CLAUSE_LOOKBACK, 0) - 1, -1):
+        if tokens[k] in _CLAUSE_BOUNDARIES:
+            break
+        opener = tokens[k]
+    return opener
+
+
 def abuse_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray, n_docs: int, n_features: int,
                 abuse: AbuseLexicon, weight: float) -> sp.csr_matrix:
     """Per text and column, k / (k + 1) times `weight` for k matching tokens: a presence with diminishing
@@ -326,7 +374,8 @@ def abuse_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray, n_
 
     A listed word that is mentioned rather than used (mentioned_at) counts in the last column instead of its
     kind's: a police report or a victim's question names the word without insulting anyone, and the heads can
-    learn the difference only if the feature keeps it.
+    learn the difference only if the feature keeps it. A word with a literal sense (kind "ambiguous") counts as an
+    insult when the text aims it at someone (aimed_at), else in its own column.
     """
     column_of = {t: abuse.column_of(t) for t in vocab}
     column = np.fromiter(map(column_of.__getitem__, tokens), dtype=np.int64, count=len(tokens))
@@ -334,6 +383,8 @@ def abuse_block(tokens: list[str], vocab: dict[str, int], is_sep: np.ndarray, n_
     for i in hits:  # hits are few; the context rules run on them only
         if mentioned_at(tokens, i):
             column[i] = len(ABUSE_COLUMNS)
+        elif column[i] == _AMBIGUOUS and aimed_at(tokens, i):
+            column[i] = _INSULT
     doc = np.cumsum(is_sep)
     counts = np.zeros((n_docs, len(ABUSE_TOKENS)))
     np.add.at(counts, (doc[hits], column[hits]), 1.0)

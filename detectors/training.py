@@ -31,7 +31,7 @@ from detectors.reliability import calibration_report, cross_fitted
 from detectors import style
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
-MODEL_VERSION = "0.6.0"
+MODEL_VERSION = "0.6.1"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_THREATS = kinds.DEFAULT_THREATS
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"
@@ -61,7 +61,8 @@ HYPERPARAMS: dict[str, Any] = {
     # the word lexicon's weight before measuring, for the same reason: the shares are small numbers next to
     # L2-normalised n-gram rows.
     "emoji_weight": 4.0,
-    # Weight of the four abuse-lexicon columns (detectors/abuse_lexicon.py); 0 = none (models before 0.6.0). Fixed
+    # Weight of the five abuse-lexicon columns (four before 0.6.1; detectors/abuse_lexicon.py); 0 = none (models
+    # before 0.6.0). Fixed
     # at 1 before measuring: one hit gives 0.5, the size of a short text's n-gram entries.
     "abuse_weight": 1.0,
 }

@@ -25,6 +25,7 @@ SMALL = (
     "nazi\tinsult\tword\n"
     "neonazi\texcept\tword\n"
     "ratte\tdehumanising\thead\n"
+    "ratte\tambiguous\tword\n"
     "leseratte\texcept\tword\n"
 ).encode("utf-8")
 
@@ -58,6 +59,7 @@ def test_column_of_groups_kinds_and_caches(small):
     assert small.column_of("idioten") == 0
     assert small.column_of("kanaken") == 1 and small.column_of("zigeunerpack") == 1
     assert small.column_of("scheißegal") == 2
+    assert small.column_of("ratten") == 3 and small.column_of("hausbesetzerratten") == 1  # the word, the compound
     assert small.column_of("rathaus") == -1
     assert "rathaus" in small._cache
 
@@ -88,7 +90,7 @@ def test_abuse_block_counts_hits_with_diminishing_returns(small):
     plain = word_features(docs, 2**12, (1, 1))
     with_abuse = word_features(docs, 2**12, (1, 1), abuse=small, abuse_weight=2.0)
     extra = (with_abuse - plain).toarray()
-    insult, slur, profanity, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
+    insult, slur, profanity, ambiguous, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
     assert extra[0, insult] == pytest.approx(1.0) and extra[0, slur] == pytest.approx(1.0)  # one hit: 1/2 * 2
     assert extra[1, profanity] == pytest.approx(1.0) and extra[1, insult] == 0
     assert not extra[2].any()  # no hit: the row is untouched
@@ -131,6 +133,34 @@ def test_long_tokens_are_matched_in_bounded_time_and_not_cached(small):
     assert small.column_of(token) == 0 and token not in small._cache
 
 
+@pytest.mark.parametrize("doc,aimed", [
+    ("ihr ratten", True), ("du ratte!", True), ("ihr seid doch alle ratten", True), ("diese ratten", True),
+    ("solche dreckigen ratten", True), ("die vermehren sich wie ratten", True), ("de zuagroasten san wia ratten", True),
+    ("die flüchtlinge sind ratten .", True), ("die polen auf dem hof sind ratten , die klauen", True),
+    ("der amtsleiter ist eine ratte", True), ("das sind alles ratten", True),
+    # literal: no aiming word, or a predicate in a clause that opens with a place or a time
+    ("ratten am spielplatz kirchwiese", False), ("das brot lockt ratten an", False),
+    ("im keller der schule sind ratten gesichtet worden", False), ("bei uns im hof sind ratten , wer hilft ?", False),
+    ("seit wochen sind ratten am spielplatz", False), ("hier sind überall ratten", False),
+    ("es sind ratten", False), ("die zahl der ratten steigt", False),
+])
+def test_a_word_with_a_literal_sense_counts_as_insult_only_when_aimed(small, doc, aimed):
+    """"Ratten" and "Nazis" name animals and a historical party as often as they insult people: unaimed, they count
+    in a column of their own (the heads learn its weight from literal and abusive rows); addressed, pointed at,
+    compared or predicated of someone, they count as insults."""
+    extra = (word_features([doc], 2**12, (1, 1), abuse=small) - word_features([doc], 2**12, (1, 1))).toarray()[0]
+    insult, slur, profanity, ambiguous, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
+    assert (extra[insult] > 0, extra[ambiguous] > 0) == (aimed, not aimed)
+    assert extra[slur] == 0 and extra[mentioned] == 0
+
+
+def test_aiming_words_are_not_looked_for_in_the_previous_text(small):
+    docs = ["ihr", "ratten im hof", "die polen sind", "ratten im keller"]
+    extra = (word_features(docs, 2**12, (1, 1), abuse=small) - word_features(docs, 2**12, (1, 1))).toarray()
+    insult, slur, profanity, ambiguous, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
+    assert extra[1, ambiguous] > 0 and extra[3, ambiguous] > 0 and not extra[:, insult].any()
+
+
 @pytest.mark.parametrize("doc", ["er nannte ihn 'idiot' und ging", 'als "idiot" beschimpft', "als „kanaken“ beschimpft",
                                  'sprühten "kanaken raus" an die wand', "hat mich als kanake beschimpft",
                                  "der mann hatte sie als idioten bezeichnet", "kommentare mit begriffen wie zigeunerpack",
@@ -139,7 +169,7 @@ def test_long_tokens_are_matched_in_bounded_time_and_not_cached(small):
 def test_mentioned_listed_words_count_in_their_own_column(small, doc):
     """A quoted or reported slur is mentioned, not used: it counts in its own column, not in its kind's."""
     extra = (word_features([doc], 2**12, (1, 1), abuse=small) - word_features([doc], 2**12, (1, 1))).toarray()[0]
-    insult, slur, profanity, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
+    insult, slur, profanity, ambiguous, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
     assert extra[mentioned] == pytest.approx(0.5) and extra[insult] == 0 and extra[slur] == 0
 
 
@@ -148,7 +178,7 @@ def test_used_listed_words_are_not_mentioned_even_next_to_a_report_in_another_te
     docs = ["ihr seid schlimmer als idioten", "idioten", "beschimpft wurde niemand", "als", "kanaken", "beschimpft",
             'du "beamter" idiot', "mir fehlen die worte, ihr idioten", '"', "idioten", "geht's noch, ihr idioten"]
     extra = (word_features(docs, 2**12, (1, 1), abuse=small) - word_features(docs, 2**12, (1, 1))).toarray()
-    insult, slur, profanity, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
+    insult, slur, profanity, ambiguous, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
     assert not extra[:, mentioned].any()
     assert extra[0, insult] > 0 and extra[1, insult] > 0 and extra[4, slur] > 0
     assert all(extra[k, insult] > 0 for k in (6, 7, 9, 10))  # a closed quote, a comma, an apostrophe, another text
@@ -165,9 +195,10 @@ def test_abuse_heldout_sets_are_never_trained_on():
     corpus = set(normalise_batch(load_corpus(DEFAULT_CORPUS)["texts"]))
     threats = (ROOT / "detectors" / "data" / "threats_de.tsv").read_text(encoding="utf-8").splitlines()
     written = set(normalise_batch([line.split("\t")[0] for line in threats[1:]]))
-    for name in ABUSE_SETS + ("literal_heldout_de",):
+    sizes = {"literal_heldout_de": (120, 0), "literal_test_de": (250, 100), "literal_test2_de": (250, 100)}
+    for name in ABUSE_SETS + tuple(sizes):
         data = load(ROOT / "benchmarks" / "data" / f"{name}.tsv")
-        size, toxic = (120, 0) if name == "literal_heldout_de" else (260, 130)
+        size, toxic = sizes.get(name, (260, 130))
         assert len(data["texts"]) == size and data["toxic"].sum() == toxic, name
         assert not set(normalise_batch(data["texts"])) & (corpus | written), name
 
@@ -192,6 +223,20 @@ def test_the_shipped_model_finds_abuse_in_words_it_never_saw_and_spares_reports(
     assert report["toxic"]["harmless_called_toxic"] < 0.08
     assert report["per_kind"]["reported"]["called_toxic"] <= 1
     assert report["per_kind"]["group_harmless"]["called_toxic"] == 0
+
+
+def test_the_shipped_model_spares_literal_uses_and_still_finds_the_same_words_aimed_at_people():
+    """On the deciding literal set (written in session 14 by a writer that saw nothing of the project), model 0.6.0
+    called 20 of 150 harmless texts toxic (remembrance posts naming the Nazis 11 of 50, real animals 8 of 50) and
+    found 80 of 100 abusive uses of the same words; 0.6.1, with the ambiguous column, calls 8 harmless texts toxic
+    and finds 86."""
+    from benchmarks.abuse_heldout import load, report_for
+    report = report_for(TextClassifier.load(), load(ROOT / "benchmarks" / "data" / "literal_test2_de.tsv"))
+    kinds = report["per_kind"]
+    harmless = sum(kinds[k]["called_toxic"] for k in ("remembrance", "animals", "objects"))
+    found = sum(kinds[k]["called_toxic"] for k in ("nazi_insult", "vermin"))
+    assert harmless <= 12 and kinds["remembrance"]["called_toxic"] <= 5
+    assert found >= 80
 
 
 def test_models_of_format_1_load_and_unknown_formats_are_refused(tmp_path):
