@@ -43,12 +43,17 @@ def toxic_report(labels: np.ndarray, is_toxic: np.ndarray, p_toxic: np.ndarray) 
 
 def run(argv: list[str] | None, doc: str, default_data: pathlib.Path, load: Callable[[str], dict],
          report_for: Callable[[TextClassifier, dict], dict]) -> int:
-    """`--data FILE --model DIR ...`: one report per model on the same texts, printed as JSON."""
+    """`--data FILE --model DIR ... [--abuse-terms TSV]`: one report per model on the same texts, printed as JSON;
+    with --abuse-terms, each model also with that deployment's abuse terms (key "DIR + TSV")."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(default_data))
     parser.add_argument("--model", nargs="+", default=[str(default_model_dir())])
+    parser.add_argument("--abuse-terms", default=None, help="also score each model with these abuse terms")
     args = parser.parse_args(argv)
     data = load(args.data)
     report = {model_dir: report_for(TextClassifier.load(model_dir), data) for model_dir in args.model}
+    if args.abuse_terms:
+        report.update({f"{model_dir} + {args.abuse_terms}": report_for(TextClassifier.load(model_dir, args.abuse_terms),
+                                                                        data) for model_dir in args.model})
     print(json.dumps(report, indent=1, ensure_ascii=False))
     return 0

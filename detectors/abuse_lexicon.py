@@ -17,7 +17,8 @@ Spielplatz", "die Opfer der Nazis" (model 0.6.0 scored the remembrance post "Wir
 at someone ("ihr Nazis", "diese Ratten", "die sind Ratten"). Compounds built on them keep their kind
 ("Bullenschweine", "Sozialparasiten"): a compound names what it insults.
 
-Source: `detectors/data/abuse_de.tsv`, written by the stormwatch project (CC BY 4.0), one entry per line:
+Source: `detectors/data/abuse_de.tsv`, written by the stormwatch project (CC BY 4.0), one entry per line (lines that
+start with "#" are comments):
 term, kind (insult, slur, dehumanising, profanity, ambiguous, except) and how it matches a lower-cased token:
 - word: the token is the term or the term with a regular ending (ENDINGS);
 - head: the token ends with the term (or the term with a regular ending) and at least MIN_STEM letters come
@@ -60,6 +61,10 @@ class AbuseLexiconError(LexiconError):
     """The abuse lexicon file is missing, malformed, or not the one a model was trained with."""
 
 
+class AbuseTermsError(AbuseLexiconError):
+    """A deployment's abuse terms file is missing, malformed, or given to a model without abuse features."""
+
+
 def _fold(text: str) -> str:
     return text.replace("ß", "ss")
 
@@ -71,6 +76,8 @@ class AbuseLexicon:
     prefixes: dict[str, str]  # folded prefix -> kind
     exceptions: frozenset[str]
     sha256: str
+    # SHA-256 of a deployment's own terms merged in (with_local_terms), None for the shipped lexicon alone.
+    local_sha256: str | None = None
     _cache: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +131,40 @@ class AbuseLexicon:
         return column
 
 
+    def with_local_terms(self, raw: bytes, source: str) -> "AbuseLexicon":
+        """This lexicon plus a deployment's own terms (the same TSV format): a slur that spreads in one region, the
+        insulting compound of this week's storm. The model's weights for the columns stay as trained, so a listed
+        term counts like the shipped terms of its kind, at once and in every compound its head rule matches, without
+        retraining. A local entry wins over a shipped one for the same token, and a local word or head undoes a
+        shipped exception for it. `sha256` stays the shipped file's (what the model was trained with);
+        `local_sha256` names the additions."""
+        try:
+            local = build(raw, source)
+        except AbuseLexiconError as error:
+            raise AbuseTermsError(str(error)) from None
+        local_forms = set(local.words) | set(local.heads)
+        return AbuseLexicon({**self.words, **local.words}, {**self.heads, **local.heads},
+                            {**self.prefixes, **local.prefixes},
+                            frozenset((self.exceptions - local_forms) | local.exceptions), self.sha256,
+                            local_sha256=local.sha256)
+
+    @property
+    def local_terms(self) -> bool:
+        return self.local_sha256 is not None
+
+
+def load_local_terms(path: str | pathlib.Path) -> bytes:
+    """The bytes of a deployment's terms file, or AbuseLexiconError naming the file (missing, unreadable)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise AbuseTermsError(f"{path}: the abuse terms file does not exist (classifier.abuse_terms / "
+                                "--abuse-terms; format: detectors/data/abuse_de.tsv)")
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise AbuseTermsError(f"{path}: cannot read the abuse terms file ({error.strerror})") from None
+
+
 def _strip_edges(token: str) -> str:
     """The token without leading and trailing characters that are neither letters nor digits (quotes, hashtags,
     obfuscation stars, emoji glued to the word: "idioten🤬" is "idioten")."""
@@ -144,7 +185,7 @@ def parse(text: str, source: str = str(PATH)) -> tuple[dict[str, str], dict[str,
     exceptions: set[str] = set()
     seen: set[tuple[str, str]] = set()
     for number, line in enumerate(lines[1:], start=2):
-        if not line.strip():
+        if not line.strip() or line.startswith("#"):  # comments: a deployment notes why and when it added a term
             continue
         cells = line.split("\t")
         if len(cells) != 3:

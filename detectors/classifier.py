@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from detectors import style
+from detectors.abuse_lexicon import AbuseTermsError
 from detectors.lexicon import LexiconError
 from detectors.textfeatures import Featurizer, split_chunks
 
@@ -157,9 +158,9 @@ class TextClassifier:
     """
 
     def __init__(self, info: dict[str, Any], weights: np.ndarray, bias: np.ndarray,
-                 kinds: tuple[np.ndarray, np.ndarray] | None = None):
+                 kinds: tuple[np.ndarray, np.ndarray] | None = None, abuse_terms: str | os.PathLike | None = None):
         self._info = info
-        self._featurizer = Featurizer(info["features"])
+        self._featurizer = Featurizer(info["features"], abuse_terms)
         calibration = info["calibration"]
         self._temperature = float(calibration["polarity_temperature"])
         self._platt = {head: (float(calibration[head]["a"]), float(calibration[head]["b"])) for head in ("toxic", "question")}
@@ -204,17 +205,28 @@ class TextClassifier:
         self._fingerprint: str | None = None
 
     @classmethod
-    def load(cls, model_dir: str | os.PathLike | None = None) -> "TextClassifier":
+    def load(cls, model_dir: str | os.PathLike | None = None,
+             abuse_terms: str | os.PathLike | None = None) -> "TextClassifier":
+        """The model in model_dir (default: the shipped one); `abuse_terms`, a TSV file of a deployment's own abuse
+        terms in the format of detectors/data/abuse_de.tsv, extends its abuse lexicon without retraining."""
         path = pathlib.Path(model_dir) if model_dir is not None else default_model_dir()
         info = _read_info(path)
         weights, bias = _read_weights(path, info)
         kinds = _read_kinds(path, info)
         try:
-            return cls(info, weights, bias, kinds)
+            return cls(info, weights, bias, kinds, abuse_terms)
+        except AbuseTermsError as exc:  # names its own file
+            raise ModelError(str(exc)) from exc
         except LexiconError as exc:
             raise ModelError(f"{path}: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"{path / 'model.json'}: invalid model description ({exc!r})") from exc
+
+    @property
+    def abuse_terms_sha256(self) -> str | None:
+        """SHA-256 of the deployment's abuse terms in use, None without them."""
+        lexicon = self._featurizer.abuse_lexicon
+        return lexicon.local_sha256 if lexicon is not None else None
 
     @property
     def info(self) -> dict:
@@ -224,11 +236,15 @@ class TextClassifier:
     def fingerprint(self) -> str:
         """SHA-256 prefix of everything that decides the scores: model.json and every weight (weights.npz and
         kinds.npz as loaded). Identifies the base model an adapted model was learned on; model.json alone would
-        not notice a swapped weights file. Computed once (about 15 ms for the shipped model)."""
+        not notice a swapped weights file; a deployment's abuse terms change the features, so they count too.
+        Computed once (about 15 ms for the shipped model)."""
         if self._fingerprint is None:
             digest = hashlib.sha256(json.dumps(self._info, sort_keys=True, ensure_ascii=False).encode("utf-8"))
             for array in (self._w_word, self._w_char, self._bias):
                 digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+            local = self.abuse_terms_sha256
+            if local is not None:
+                digest.update(("abuse_terms:" + local).encode("ascii"))
             self._fingerprint = digest.hexdigest()[:16]
         return self._fingerprint
 

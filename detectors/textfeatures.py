@@ -1,6 +1,7 @@
 """Text normalisation and stateless, batch-vectorised hashed n-gram features for training and inference."""
 from __future__ import annotations
 
+import os
 import re
 import zlib
 from typing import Any, Sequence
@@ -11,7 +12,8 @@ import scipy.sparse as sp
 from detectors.abuse_lexicon import COLUMNS as ABUSE_COLUMNS
 from detectors.abuse_lexicon import RULES as ABUSE_RULES
 from detectors.abuse_lexicon import SOURCE as ABUSE_SOURCE
-from detectors.abuse_lexicon import AbuseLexicon, checked_abuse_lexicon, load_abuse_lexicon
+from detectors.abuse_lexicon import (AbuseLexicon, AbuseTermsError, checked_abuse_lexicon, load_abuse_lexicon,
+                                     load_local_terms)
 from detectors.emoji_lexicon import SOURCE as EMOJI_SOURCE
 from detectors.emoji_lexicon import EmojiLexicon, checked_emoji_lexicon, load_emoji_lexicon
 from detectors.lexicon import SOURCE as LEXICON_SOURCE
@@ -342,8 +344,8 @@ _CLAUSE_LOOKBACK = 12  # tokens
 
 def aimed_at(tokens: list[str], i: int) -> bool:
     """Whether the word at position i is aimed at someone: an aiming word (_AIMING_WORDS) or a predicate verb
-    outside an existential clause among the three tokens before it, with only articles, particles and swear
-    adjectives (_AIMING_FILLERS) between."""
+    outside an existential clause among the three tokens before it, with only indefinite articles, particles and a
+    few swear adjectives (_AIMING_FILLERS) between ("ihr seid die letzten Ratten" is not seen: "die" stops it)."""
     for j in range(i - 1, max(i - 3, 0) - 1, -1):
         t = tokens[j]
         if t == _SEP:
@@ -511,7 +513,9 @@ def char_features(docs: list[str], n_features: int, ngram_range: Sequence[int]) 
 class Featurizer:
     """Maps raw texts to a fixed-width sparse matrix; stateless, so only its settings are stored."""
 
-    def __init__(self, settings: dict[str, Any] | None = None):
+    def __init__(self, settings: dict[str, Any] | None = None, abuse_terms: str | os.PathLike | None = None):
+        """`abuse_terms`: a deployment's own abuse terms (abuse_lexicon.AbuseLexicon.with_local_terms), for models
+        with the abuse lexicon."""
         self.settings = settings or DEFAULT_FEATURES
         if self.settings.get("scheme") != FEATURE_SCHEME:
             raise ValueError(f"unknown feature scheme {self.settings.get('scheme')!r}")
@@ -530,6 +534,15 @@ class Featurizer:
         abuse = self.settings.get("abuse")
         self._abuse = checked_abuse_lexicon(abuse["sha256"], abuse.get("rules")) if abuse else None
         self._abuse_weight = float(abuse["weight"]) if abuse else 1.0
+        if abuse_terms is not None:
+            if self._abuse is None:
+                raise AbuseTermsError(f"{abuse_terms}: this model has no abuse-lexicon features (models before 0.6.0), "
+                                        "so it cannot use a deployment's abuse terms")
+            self._abuse = self._abuse.with_local_terms(load_local_terms(abuse_terms), str(abuse_terms))
+
+    @property
+    def abuse_lexicon(self) -> AbuseLexicon | None:
+        return self._abuse
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         """One matrix: word block, then char block (for training)."""

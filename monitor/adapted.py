@@ -24,12 +24,19 @@ from monitor.storage import StorageError
 from monitor.storage import corrections as store_corrections
 
 if TYPE_CHECKING:
-    from monitor.config import Settings
+    from monitor.config import ClassifierSettings, Settings
     from monitor.storage import Store
 
 log = logging.getLogger("stormwatch.adapted")
 
 ADAPTED_DIR_SUFFIX = ".adapted-model"
+
+
+def load_base(classifier: "ClassifierSettings") -> TextClassifier:
+    """The deployment's base model: `classifier.model` (default: the shipped one) with the deployment's own abuse
+    terms (`classifier.abuse_terms`). Every command that classifies, corrects or forgets loads it this way, so an
+    adapted model always meets the base model it was learned on."""
+    return TextClassifier.load(classifier.model, classifier.abuse_terms)
 
 
 def default_state_dir(database_url: str) -> Path | None:
@@ -188,7 +195,7 @@ def rebuild_if_outdated(settings: Settings, store: Store, now: datetime) -> tupl
     directory = adapted_model_dir(settings.classifier.adapted_model, settings.database.url)
     if not settings.classifier.use_corrections:
         return None
-    base = TextClassifier.load(settings.classifier.model)
+    base = load_base(settings.classifier)
 
     def outdated() -> bool:
         if state_stamp(directory) is None:
@@ -214,7 +221,7 @@ def _flag(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
-def forget_expired_corrections(model_dir: str | None, directory: Path | None, cutoff: datetime,
+def forget_expired_corrections(classifier: "ClassifierSettings", directory: Path | None, cutoff: datetime,
                                stored: Callable[[], Iterable[dict]] | None = None) -> Forgotten:
     """Make the adapted model forget the corrections made on or before `cutoff`'s day (replay items and what the
     learners took from them) and save it if that changed it.
@@ -229,7 +236,7 @@ def forget_expired_corrections(model_dir: str | None, directory: Path | None, cu
     """
     if state_stamp(directory) is None:  # checked before locking, so no lock file appears without a model
         return Forgotten(0, None)
-    base = TextClassifier.load(model_dir)
+    base = load_base(classifier)
     with exclusive(directory):
         if state_stamp(directory) is None:  # `correct --reset` got there first
             return Forgotten(0, None)
@@ -266,13 +273,13 @@ def apply_retention(settings: Settings, now: datetime, state_dir: str | None = N
     try:
         if store is not None:
             try:
-                return forget_expired_corrections(settings.classifier.model, directory, cutoff,
+                return forget_expired_corrections(settings.classifier, directory, cutoff,
                                                   lambda: store_corrections.list_corrections(store.engine)), ""
             except (StorageError, SQLAlchemyError) as exc:
                 # the retention must hold anyway: forget with the model's own replay buffer
-                return (forget_expired_corrections(settings.classifier.model, directory, cutoff),
+                return (forget_expired_corrections(settings.classifier, directory, cutoff),
                         f"stored corrections unreadable ({exc}); the adapted model kept only its replay buffer's")
-        return forget_expired_corrections(settings.classifier.model, directory, cutoff), ""
+        return forget_expired_corrections(settings.classifier, directory, cutoff), ""
     except (ModelError, OSError) as exc:
         # a ForeignBase message names --rebuild already
         relearn = "" if isinstance(exc, ForeignBase) else "; `stormwatch correct --rebuild` relearns the kept ones"

@@ -28,10 +28,11 @@ def _texts(lines: IO[str], jsonl: bool, errors: IO[str]) -> Iterator[str]:
 
 
 def classify_stream(
-    lines: IO[str], out: IO[str], errors: IO[str], *, model_dir: str | None, jsonl: bool, batch_size: int = 4096
+    lines: IO[str], out: IO[str], errors: IO[str], *, model_dir: str | None, jsonl: bool, batch_size: int = 4096,
+    abuse_terms: str | None = None,
 ) -> int:
     try:
-        classifier = TextClassifier.load(model_dir)
+        classifier = TextClassifier.load(model_dir, abuse_terms)
     except ModelError as exc:
         errors.write(f"stormwatch classify: {exc}\n")
         return 2

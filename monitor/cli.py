@@ -99,11 +99,15 @@ def backtest(
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None, help="Model directory (default: shipped).")
 @click.option("--jsonl", is_flag=True, help="Input lines are JSON objects with a 'text' field.")
 @click.option("--batch-size", default=4096, show_default=True)
-def classify(model_dir: str | None, jsonl: bool, batch_size: int) -> None:
+@click.option("--abuse-terms", type=click.Path(dir_okay=False), default=None,
+              help="TSV file of your own abuse terms (format of detectors/data/abuse_de.tsv), added to the model's "
+                   "abuse lexicon without retraining.")
+def classify(model_dir: str | None, jsonl: bool, batch_size: int, abuse_terms: str | None) -> None:
     """Classify texts from standard input, one per line; write one JSON object per line."""
     from monitor.classify_cmd import classify_stream
 
-    sys.exit(classify_stream(sys.stdin, sys.stdout, sys.stderr, model_dir=model_dir, jsonl=jsonl, batch_size=batch_size))
+    sys.exit(classify_stream(sys.stdin, sys.stdout, sys.stderr, model_dir=model_dir, jsonl=jsonl, batch_size=batch_size,
+                             abuse_terms=abuse_terms))
 
 
 @main.command("detect-series")

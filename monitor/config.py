@@ -98,6 +98,10 @@ class ClassifierSettings(Strict):
     adapted_model: str | None = Field(
         None, description="directory of the adapted model; empty = next to a SQLite database file"
     )
+    abuse_terms: Path | None = Field(
+        None, description="TSV file of the deployment's own abuse terms (format of detectors/data/abuse_de.tsv), "
+                          "added to the model's abuse lexicon without retraining; relative to this file"
+    )
 
 
 class DetectionSettings(Strict):
@@ -392,6 +396,9 @@ def _with_environment(settings: Settings, path: Path, env: dict[str, str] | os._
         c.model_copy(update={"path": (base / c.path).resolve()}) if not c.path.is_absolute() else c for c in settings.collectors
     ]
     updates["collectors"] = collectors
+    terms = settings.classifier.abuse_terms
+    if terms is not None and not terms.is_absolute():
+        updates["classifier"] = settings.classifier.model_copy(update={"abuse_terms": (base / terms).resolve()})
     url = env.get(ENV_DATABASE_URL) or settings.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////") and url != "sqlite:///:memory:":
         # a relative SQLite file lives next to the config, not wherever the service was started
@@ -426,6 +433,13 @@ def check_settings(settings: Settings, source: str, environ: dict[str, str] | No
         for name in target.url.env_names():
             if name not in env:
                 problems.append(f"notifications.targets.{i}.url: environment variable {name} is not set")
+    if settings.classifier.abuse_terms is not None:
+        from detectors.abuse_lexicon import AbuseLexiconError, build, load_local_terms
+
+        try:
+            build(load_local_terms(settings.classifier.abuse_terms), str(settings.classifier.abuse_terms))
+        except AbuseLexiconError as exc:
+            problems.append(f"classifier.abuse_terms: {exc}")
     privacy = settings.privacy
     key = env.get(privacy.pseudonym_key_env) or privacy.pseudonym_key_fallback
     if not key:

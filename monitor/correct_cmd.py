@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from detectors.classifier import HEADS, ModelError, TextClassifier
 from detectors.feedback import STATE_FILE, AdaptiveClassifier
-from monitor.adapted import adapted_model_dir, exclusive, rebuild
+from monitor.adapted import adapted_model_dir, exclusive, load_base, rebuild
 from monitor.config import ConfigError, load_settings
 from monitor.storage import StorageError, Store
 from monitor.storage import corrections as store_corrections
@@ -77,7 +77,7 @@ def correct(
             return
         toxic = "1"
     try:
-        base = TextClassifier.load(settings.classifier.model)
+        base = load_base(settings.classifier)
     except ModelError as exc:
         _fail(f"{exc}")
         return
@@ -111,7 +111,7 @@ def _reset(settings, state: Path) -> None:
 
 def _rebuild(settings, state: Path) -> None:
     try:
-        base = TextClassifier.load(settings.classifier.model)
+        base = load_base(settings.classifier)
     except ModelError as exc:
         _fail(f"{exc}")
         return

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
-from monitor.adapted import adapted_model_dir
+from monitor.adapted import adapted_model_dir, load_base
 from monitor.aggregate import Bucketer, ClosedBucket
 from monitor.alerting.decide import AlertDecider
 from monitor.collectors.base import RawRecord
@@ -55,7 +55,7 @@ def enricher_from(settings: Settings) -> Enricher:
     """The configured classifier, adapted by the deployment's staff corrections unless that is switched off."""
     classifier = settings.classifier
     adapted = adapted_model_dir(classifier.adapted_model, settings.database.url) if classifier.use_corrections else None
-    return Enricher.load(classifier.model, adapted)
+    return Enricher(load_base(classifier), adapted)
 
 
 def build_pipeline(settings: Settings, store: MentionStore, playbooks: dict, **hooks: Any) -> "Pipeline":
