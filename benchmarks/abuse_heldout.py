@@ -19,8 +19,10 @@ review of model 0.6.0 by a writer that saw nothing of the project; it measures a
 Session 14 added two sets of 250 on that weakness, each by a new writer that saw nothing of the project: 150
 harmless literal uses (the three kinds above) and 100 abusive uses of the same words (``nazi_insult``: people
 called Nazis; ``vermin``: people called rats, parasites, swine, lice ...). ``literal_test_de.tsv`` decided against
-the first candidate and has been a development set since; ``literal_test2_de.tsv`` decided model 0.6.1
-(benchmarks/CLASSIFIER_RESULTS.md, session 14).
+the first candidate and has been a development set since; ``literal_test2_de.tsv`` decided model 0.6.1; a third,
+``literal_test3_de.tsv``, written after a review of 0.6.1 on a brief that named the review's patterns (questions
+with "du"/"ihr", lists with "wie", vocatives), decided against a refined candidate (benchmarks/CLASSIFIER_RESULTS.md,
+session 14).
 tests/test_abuse_lexicon.py checks that no text is a corpus text. Written texts, one annotator per row, not real
 posts: it measures the model on the kinds of text the brief describes.
 """

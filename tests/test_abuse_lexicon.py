@@ -155,10 +155,22 @@ def test_a_word_with_a_literal_sense_counts_as_insult_only_when_aimed(small, doc
 
 
 def test_aiming_words_are_not_looked_for_in_the_previous_text(small):
-    docs = ["ihr", "ratten im hof", "die polen sind", "ratten im keller"]
+    """Each text of a batch is read on its own: "ihr" ending one text does not aim the next one's "Ratten", and a
+    clause is not opened by the previous text's place ("im keller" | "sind ratten" is a predicate, not a report)."""
+    docs = ["im keller", "sind ratten", "ihr", "ratten im hof", "die polen sind", "ratten im keller"]
     extra = (word_features(docs, 2**12, (1, 1), abuse=small) - word_features(docs, 2**12, (1, 1))).toarray()
     insult, slur, profanity, ambiguous, mentioned = _pseudo_word_columns(ABUSE_TOKENS, 2**12)
-    assert extra[1, ambiguous] > 0 and extra[3, ambiguous] > 0 and not extra[:, insult].any()
+    assert extra[1, insult] > 0 and extra[1, ambiguous] == 0
+    assert extra[3, ambiguous] > 0 and extra[5, ambiguous] > 0 and not extra[2:, insult].any()
+
+
+def test_the_shipped_lexicon_marks_words_with_a_literal_sense():
+    lexicon = abuse_lexicon.load_abuse_lexicon()
+    for word in ("nazis", "ratten", "schweine", "säue", "parasiten", "affen", "läuse", "maden", "blutsauger"):
+        assert lexicon.kind_of(word) == "ambiguous", word
+    assert lexicon.kind_of("bullenschweine") == "insult" and lexicon.kind_of("linkszecken") == "slur"
+    for harmless in ("holzecke", "achterpacks", "hurenkinder", "wildschweine", "hausratten"):
+        assert lexicon.kind_of(harmless) is None, harmless
 
 
 @pytest.mark.parametrize("doc", ["er nannte ihn 'idiot' und ging", 'als "idiot" beschimpft', "als „kanaken“ beschimpft",
@@ -195,7 +207,8 @@ def test_abuse_heldout_sets_are_never_trained_on():
     corpus = set(normalise_batch(load_corpus(DEFAULT_CORPUS)["texts"]))
     threats = (ROOT / "detectors" / "data" / "threats_de.tsv").read_text(encoding="utf-8").splitlines()
     written = set(normalise_batch([line.split("\t")[0] for line in threats[1:]]))
-    sizes = {"literal_heldout_de": (120, 0), "literal_test_de": (250, 100), "literal_test2_de": (250, 100)}
+    sizes = {"literal_heldout_de": (120, 0), "literal_test_de": (250, 100), "literal_test2_de": (250, 100),
+             "literal_test3_de": (250, 100)}
     for name in ABUSE_SETS + tuple(sizes):
         data = load(ROOT / "benchmarks" / "data" / f"{name}.tsv")
         size, toxic = sizes.get(name, (260, 130))
@@ -235,8 +248,8 @@ def test_the_shipped_model_spares_literal_uses_and_still_finds_the_same_words_ai
     kinds = report["per_kind"]
     harmless = sum(kinds[k]["called_toxic"] for k in ("remembrance", "animals", "objects"))
     found = sum(kinds[k]["called_toxic"] for k in ("nazi_insult", "vermin"))
-    assert harmless <= 12 and kinds["remembrance"]["called_toxic"] <= 5
-    assert found >= 80
+    assert harmless <= 10 and kinds["remembrance"]["called_toxic"] <= 4
+    assert found >= 84
 
 
 def test_models_of_format_1_load_and_unknown_formats_are_refused(tmp_path):
