@@ -22,7 +22,10 @@ called Nazis; ``vermin``: people called rats, parasites, swine, lice ...). ``lit
 the first candidate and has been a development set since; ``literal_test2_de.tsv`` decided model 0.6.1; a third,
 ``literal_test3_de.tsv``, written after a review of 0.6.1 on a brief that named the review's patterns (questions
 with "du"/"ihr", lists with "wie", vocatives), decided against a refined candidate (benchmarks/CLASSIFIER_RESULTS.md,
-session 14).
+session 14). ``obfuscation_test_de.tsv`` (200 rows by another new writer) has abuse disguised against filters
+(``masked``: "A****loch"; ``leet``: "V0ll1d10ten", also "I.d.i.o.t"; ``gendered``: "Idiot*innen") and harmless texts
+full of the same marks (``gender``: "Bürger*innen"; ``codes``: "S5", "6er-Pack"; ``masked_profanity``:
+"Sch***wetter"; ``markup``: "**Wichtig:**"); it decided model 0.6.2.
 tests/test_abuse_lexicon.py checks that no text is a corpus text. Written texts, one annotator per row, not real
 posts: it measures the model on the kinds of text the brief describes.
 """
@@ -47,7 +50,10 @@ HARMLESS_KINDS = ("profanity", "lookalike", "reported", "group_harmless")
 # in literal_test*_de.tsv abusive uses of the same words.
 LITERAL_KINDS = ("remembrance", "animals", "objects")
 AIMED_KINDS = ("nazi_insult", "vermin")
-KINDS = TOXIC_KINDS + AIMED_KINDS + HARMLESS_KINDS + LITERAL_KINDS
+# obfuscation_test_de.tsv: abuse disguised against filters, and harmless texts full of stars, digits and gender marks.
+DISGUISED_KINDS = ("masked", "leet", "gendered")
+MARKED_KINDS = ("gender", "codes", "masked_profanity", "markup")
+KINDS = TOXIC_KINDS + AIMED_KINDS + DISGUISED_KINDS + HARMLESS_KINDS + LITERAL_KINDS + MARKED_KINDS
 
 
 def load(path: str | pathlib.Path) -> dict:
@@ -57,7 +63,7 @@ def load(path: str | pathlib.Path) -> dict:
     for line, (kind, toxic) in enumerate(zip(data["kind"], data["toxic"]), start=2):
         if kind not in KINDS:
             raise ValueError(f"{path}: line {line}: kind {kind!r} is not one of {KINDS}")
-        if (kind in TOXIC_KINDS + AIMED_KINDS) != bool(toxic):
+        if (kind in TOXIC_KINDS + AIMED_KINDS + DISGUISED_KINDS) != bool(toxic):
             raise ValueError(f"{path}: line {line}: kind {kind!r} but toxic = {toxic}")
     return data
 

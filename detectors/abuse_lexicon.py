@@ -29,6 +29,9 @@ term, kind (insult, slur, dehumanising, profanity, ambiguous, except) and how it
 A token is matched after its leading and trailing non-letters (quotes, hashtags, stars, emoji) are stripped; a
 hyphenated token is matched whole (without its hyphens) and, if that fails, by its last part with the word and head
 rules only ("Beamten-Pack" is abuse, "Nazi-Parolen" and "Anti-Nazi-Demo" are not read as insults).
+A token the rules above do not match but that holds digits or masks is read as the word it disguises
+(AbuseLexicon._kind_disguised: "A****loch", "V0ll1d10ten", "Idiot*innen"), so writing against a filter does not hide
+an insult; codes and numbers ("B27", "6er-Pack") and gender stars on harmless words ("Bürger*innen") stay clean.
 A model records the file's SHA-256 and RULES, so a changed lexicon or matcher cannot silently change its features.
 """
 from __future__ import annotations
@@ -36,6 +39,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pathlib
+import re
 from dataclasses import dataclass, field
 
 from detectors.lexicon import LexiconError, check_digest
@@ -51,8 +55,9 @@ HEAD_ENDINGS = ("", "e", "en", "n", "s", "es")
 MIN_STEM = 3
 # The matching rules below (ENDINGS, MIN_STEM, kind_of, and textfeatures.mentioned_at and aimed_at): a model
 # records this name and refuses another, because a rule change changes its features as much as a lexicon change.
-# Bump on any change. v2 (model 0.6.1): the ambiguous column and aimed_at.
-RULES = "stormwatch-abuse-rules-v2"
+# Bump on any change. v2 (model 0.6.1): the ambiguous column and aimed_at; v3 (model 0.6.2): disguised tokens
+# (_kind_disguised) and heads need MIN_STEM letters, not characters, before them ("6er-pack").
+RULES = "stormwatch-abuse-rules-v3"
 _CACHE_LIMIT = 200_000
 _CACHE_MAX_TOKEN = 64  # longer tokens (URL fragments, runs of letters) are matched but not cached
 
@@ -91,6 +96,12 @@ class AbuseLexicon:
         token = _fold(_strip_edges(token))
         if not token:
             return None
+        kind = self._kind_plain(token)
+        if kind is None and _DISGUISE_MARKS.search(token):
+            kind = self._kind_disguised(token)
+        return kind
+
+    def _kind_plain(self, token: str) -> str | None:
         whole = token.replace("-", "")
         if whole in self.exceptions:
             return None
@@ -101,6 +112,36 @@ class AbuseLexicon:
                 kind = self._match(last, prefixes=False)
         return kind
 
+    def _kind_disguised(self, token: str) -> str | None:
+        """The kind of a token written to slip past filters: a gender mark before -in/-innen ("idiot*innen"),
+        digits for letters ("v0ll1d10ten", "hur3nsohn"), or letters masked inside the word ("a****loch",
+        "h*rensohn"). Masks are matched against the listed words of the same shape (a run of k marks stands for k
+        or k + 1 letters, "ß" being two); where the shapes fit words of several kinds, profanity wins, so a masked
+        swear word aimed at nobody ("f***") stays harmless."""
+        token = _GENDER_MARK.sub("", token)
+        if _LEET_DIGIT.search(token) and not _NUMBER_WORD.match(token):
+            token = token.translate(_LEET)
+        kind = self._kind_plain(token) if not _MASK.search(token) else None
+        if kind is not None or not _MASK.search(token):
+            return kind
+        visible = sum(c.isalpha() for c in token)
+        if visible < 2 or visible < sum(1 for c in token if c in _MASK_CHARS):
+            return None
+        # As for plain tokens: whole words first, then compound heads, then prefixes (the mask in the part that fits).
+        cuts = [(token[:cut], token[cut:]) for cut in range(1, len(token))]
+        levels = (
+            [kind for form, kind in _fitting(token, self.words) if form not in self.exceptions],
+            # the part that fits must show letters of its own (a head its first), or masks alone would fit
+            [kind for stem, tail in cuts if _MASK.search(tail) and tail[0].isalpha() and _letters(stem) >= MIN_STEM
+             for _, kind in _fitting(tail, self.heads)],
+            [kind for stem, tail in cuts if _MASK.search(stem) and _letters(stem) >= 2 and not _MASK.search(tail)
+             and _letters(tail) >= MIN_STEM for _, kind in _fitting(stem, self.prefixes)],
+        )
+        kinds = next((set(level) for level in levels if level), set())
+        if not kinds:
+            return None
+        return "profanity" if "profanity" in kinds else min(kinds)
+
     def _match(self, token: str, prefixes: bool) -> str | None:
         if token in self.exceptions:
             return None
@@ -109,7 +150,7 @@ class AbuseLexicon:
         n = len(token)
         for start in range(max(MIN_STEM, n - self._longest_head), n - 1):  # longest head first
             kind = self.heads.get(token[start:])
-            if kind is not None:
+            if kind is not None and _letters(token[:start]) >= MIN_STEM:  # "6er-pack" is a pack size
                 return kind
         if prefixes:
             for end in range(min(n - MIN_STEM, self._longest_prefix), 1, -1):  # longest prefix first
@@ -163,6 +204,32 @@ def load_local_terms(path: str | pathlib.Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise AbuseTermsError(f"{path}: cannot read the abuse terms file ({error.strerror})") from None
+
+
+# Disguised tokens (AbuseLexicon._kind_disguised). Digits read as letters only where they stand between letters or
+# open a word of letters ("4rschl0ch"), not in codes and numbers ("b27", "s5", "3g", "4er-pack", "2026").
+_MASK_CHARS = frozenset("*#_")
+_MASK = re.compile(r"[*#_]")
+_MASK_RUNS = re.compile(r"[*#_]+|[^*#_]+")
+_GENDER_MARK = re.compile(r"[*_](?=in(nen)?$)")
+_LEET = str.maketrans("013457$", "oieasts")
+_LEET_DIGIT = re.compile(r"(?<=[^\W\d_])[013457$]+(?=[^\W\d_])|^[013457$](?=[^\W\d_]{4})")
+_NUMBER_WORD = re.compile(r"^\d+er")
+_DISGUISE_MARKS = re.compile(r"[*#_0-9$]")
+
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def _fitting(masked: str, entries: dict[str, str]) -> list[tuple[str, str]]:
+    """The entries (form, kind) that a masked token part could spell: one mask mark stands for one or two letters
+    ("ß" is two), a run of two or more for two to six (normalise_batch shortens runs of a repeated character to
+    two, so "a****loch" arrives as "a**loch")."""
+    pattern = re.compile("".join(
+        ("[^\\W\\d_]{1,2}" if len(run) == 1 else "[^\\W\\d_]{2,6}") if run[0] in _MASK_CHARS else re.escape(run)
+        for run in _MASK_RUNS.findall(masked)))
+    return [(form, kind) for form, kind in entries.items() if pattern.fullmatch(form)]
 
 
 def _strip_edges(token: str) -> str:

@@ -208,7 +208,7 @@ def test_abuse_heldout_sets_are_never_trained_on():
     threats = (ROOT / "detectors" / "data" / "threats_de.tsv").read_text(encoding="utf-8").splitlines()
     written = set(normalise_batch([line.split("\t")[0] for line in threats[1:]]))
     sizes = {"literal_heldout_de": (120, 0), "literal_test_de": (250, 100), "literal_test2_de": (250, 100),
-             "literal_test3_de": (250, 100)}
+             "literal_test3_de": (250, 100), "obfuscation_test_de": (200, 100)}
     for name in ABUSE_SETS + tuple(sizes):
         data = load(ROOT / "benchmarks" / "data" / f"{name}.tsv")
         size, toxic = sizes.get(name, (260, 130))
@@ -252,6 +252,18 @@ def test_the_shipped_model_spares_literal_uses_and_still_finds_the_same_words_ai
     assert found >= 84
 
 
+def test_the_shipped_model_reads_disguised_abuse_and_spares_stars_and_digits():
+    """On the disguised-abuse set (written in session 14 by a writer that saw nothing of the project), model 0.6.1
+    found 40 of 100 insults written against filters ("A****loch", "V0ll1d10ten", "Idiot*innen"); 0.6.2 reads them
+    as the words they hide and finds 79, while none of the 100 harmless texts full of gender stars, line numbers,
+    masked swearing and markup is called toxic."""
+    from benchmarks.abuse_heldout import load, report_for
+    report = report_for(TextClassifier.load(), load(ROOT / "benchmarks" / "data" / "obfuscation_test_de.tsv"))
+    kinds = report["per_kind"]
+    assert sum(kinds[k]["called_toxic"] for k in ("masked", "leet", "gendered")) >= 75
+    assert sum(kinds[k]["called_toxic"] for k in ("gender", "codes", "masked_profanity", "markup")) <= 2
+
+
 def test_models_of_format_1_load_and_unknown_formats_are_refused(tmp_path):
     """Format 2 (model 0.6.0) exists so that a reader of format 1, which would silently drop the abuse columns,
     refuses such models; format 1 models (0.5.x and older, or `train --task` on them) still load unchanged."""
@@ -271,3 +283,20 @@ def test_models_of_format_1_load_and_unknown_formats_are_refused(tmp_path):
         else:
             with pytest.raises(ModelError, match="unsupported format_version"):
                 TextClassifier.load(old)
+
+
+@pytest.mark.parametrize("token,kind", [
+    # masks (as normalise_batch leaves them: runs of three or more marks arrive as two), digits, gender marks
+    ("a**loch", "insult"), ("h*rensohn", "insult"), ("wi**ser", "insult"), ("f*tze", "insult"), ("k*nake", "slur"),
+    ("dr*cksack", "insult"), ("beamten*pack", "dehumanising"), ("n*zis", "ambiguous"),
+    ("v0ll1d10ten", "insult"), ("4rschl0ch", "insult"), ("hur3nsohn", "insult"), ("sp4st", "insult"),
+    ("idiot*innen", "insult"), ("schmarotzer*innen", "dehumanising"),
+    # masked swearing stays profanity; a mask that fits words of several kinds is read as the mildest
+    ("sch**wetter", "profanity"), ("verd**t", "profanity"), ("f**", None),
+    # harmless stars, digits and gender marks
+    ("bürger*innen", None), ("lehrer_innen", None), ("kolleg*innen", None), ("b27", None), ("s5", None), ("3g", None),
+    ("4er-pack", None), ("6er-pack", None), ("10erpack", None), ("stadtfest2026", None), ("**wichtig", None),
+    ("preise*", None), ("co2", None), ("mp3", None), ("st**tsanwalt", None), ("m**ll", None), ("spa**ten", None),
+])
+def test_disguised_tokens_are_read_as_the_word_they_hide(token, kind):
+    assert abuse_lexicon.load_abuse_lexicon().kind_of(token) == kind
