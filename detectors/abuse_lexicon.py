@@ -56,8 +56,9 @@ MIN_STEM = 3
 # The matching rules below (ENDINGS, MIN_STEM, kind_of, and textfeatures.mentioned_at and aimed_at): a model
 # records this name and refuses another, because a rule change changes its features as much as a lexicon change.
 # Bump on any change. v2 (model 0.6.1): the ambiguous column and aimed_at; v3 (model 0.6.2): disguised tokens
-# (_kind_disguised) and heads need MIN_STEM letters, not characters, before them ("6er-pack").
-RULES = "stormwatch-abuse-rules-v3"
+# (_kind_disguised) and heads need MIN_STEM letters, not characters, before them ("6er-pack"); v4 (model 0.6.3): "_"
+# is no mask, disguised reading only up to _DISGUISE_MAX_CHARS.
+RULES = "stormwatch-abuse-rules-v4"
 _CACHE_LIMIT = 200_000
 _CACHE_MAX_TOKEN = 64  # longer tokens (URL fragments, runs of letters) are matched but not cached
 
@@ -118,6 +119,8 @@ class AbuseLexicon:
         "h*rensohn"). Masks are matched against the listed words of the same shape (a run of k marks stands for k
         or k + 1 letters, "ß" being two); where the shapes fit words of several kinds, profanity wins, so a masked
         swear word aimed at nobody ("f***") stays harmless."""
+        if len(token) > _DISGUISE_MAX_CHARS:
+            return None
         token = _GENDER_MARK.sub("", token)
         if _LEET_DIGIT.search(token) and not _NUMBER_WORD.match(token):
             token = token.translate(_LEET)
@@ -208,9 +211,14 @@ def load_local_terms(path: str | pathlib.Path) -> bytes:
 
 # Disguised tokens (AbuseLexicon._kind_disguised). Digits read as letters only where they stand between letters or
 # open a word of letters ("4rschl0ch"), not in codes and numbers ("b27", "s5", "3g", "4er-pack", "2026").
-_MASK_CHARS = frozenset("*#_")
-_MASK = re.compile(r"[*#_]")
-_MASK_RUNS = re.compile(r"[*#_]+|[^*#_]+")
+# "_" is a gender mark ("Lehrer_innen"), not a mask: as a mask it read hashtags and codes as abuse ("#KA_Polizei" as
+# "kack…", "Rathaus_e" as "…säue"; review of 0.6.2).
+_MASK_CHARS = frozenset("*#")
+_MASK = re.compile(r"[*#]")
+_MASK_RUNS = re.compile(r"[*#]+|[^*#]+")
+# Longer tokens are hashes and pasted fragments, not disguised insults; fitting masks costs about the square of the
+# length (83 ms for a 242-character token).
+_DISGUISE_MAX_CHARS = 40
 _GENDER_MARK = re.compile(r"[*_](?=in(nen)?$)")
 _LEET = str.maketrans("013457$", "oieasts")
 _LEET_DIGIT = re.compile(r"(?<=[^\W\d_])[013457$]+(?=[^\W\d_])|^[013457$](?=[^\W\d_]{4})")

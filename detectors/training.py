@@ -31,7 +31,7 @@ from detectors.reliability import calibration_report, cross_fitted
 from detectors import style
 from detectors.textfeatures import MAX_CHARS, Featurizer, default_features, split_chunks
 
-MODEL_VERSION = "0.6.2"
+MODEL_VERSION = "0.6.3"
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_THREATS = kinds.DEFAULT_THREATS
 DEFAULT_GERMEVAL2018 = REPO_ROOT.parent / "shared" / "data" / "germeval2018" / "germeval2018.training.txt"

@@ -255,8 +255,8 @@ def test_the_shipped_model_spares_literal_uses_and_still_finds_the_same_words_ai
 def test_the_shipped_model_reads_disguised_abuse_and_spares_stars_and_digits():
     """On the disguised-abuse set (written in session 14 by a writer that saw nothing of the project), model 0.6.1
     found 40 of 100 insults written against filters ("A****loch", "V0ll1d10ten", "Idiot*innen"); 0.6.2 reads them
-    as the words they hide and finds 79, while none of the 100 harmless texts full of gender stars, line numbers,
-    masked swearing and markup is called toxic."""
+    as the words they hide and finds 79 (0.6.3, which no longer reads "_" as a mask, 77), while none of the 100
+    harmless texts full of gender stars, line numbers, masked swearing and markup is called toxic."""
     from benchmarks.abuse_heldout import load, report_for
     report = report_for(TextClassifier.load(), load(ROOT / "benchmarks" / "data" / "obfuscation_test_de.tsv"))
     kinds = report["per_kind"]
@@ -297,6 +297,10 @@ def test_models_of_format_1_load_and_unknown_formats_are_refused(tmp_path):
     ("bürger*innen", None), ("lehrer_innen", None), ("kolleg*innen", None), ("b27", None), ("s5", None), ("3g", None),
     ("4er-pack", None), ("6er-pack", None), ("10erpack", None), ("stadtfest2026", None), ("**wichtig", None),
     ("preise*", None), ("co2", None), ("mp3", None), ("st**tsanwalt", None), ("m**ll", None), ("spa**ten", None),
+    # underscores join words in hashtags and codes; they are no mask (review of 0.6.2)
+    ("ka_polizei", None), ("rathaus_e", None), ("a_b", None), ("bericht_2026_final", None), ("img_2034", None),
+    # long tokens are not read as disguised
+    ("a**loch" + "x" * 40, None),
 ])
 def test_disguised_tokens_are_read_as_the_word_they_hide(token, kind):
     assert abuse_lexicon.load_abuse_lexicon().kind_of(token) == kind
