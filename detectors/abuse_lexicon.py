@@ -116,18 +116,17 @@ class AbuseLexicon:
     def _kind_disguised(self, token: str) -> str | None:
         """The kind of a token written to slip past filters: a gender mark before -in/-innen ("idiot*innen"),
         digits for letters ("v0ll1d10ten", "hur3nsohn"), or letters masked inside the word ("a****loch",
-        "h*rensohn"). Masks are matched against the listed words of the same shape (a run of k marks stands for k
-        or k + 1 letters, "ß" being two); where the shapes fit words of several kinds, profanity wins, so a masked
-        swear word aimed at nobody ("f***") stays harmless."""
+        "h*rensohn"). Masks are fitted to the listed words, heads and prefixes of the same shape (_fitting); where
+        the shapes fit words of several kinds, profanity wins, so a masked swear word aimed at nobody ("f***") stays
+        harmless."""
         if len(token) > _DISGUISE_MAX_CHARS:
             return None
         token = _GENDER_MARK.sub("", token)
         if _LEET_DIGIT.search(token) and not _NUMBER_WORD.match(token):
             token = token.translate(_LEET)
-        kind = self._kind_plain(token) if not _MASK.search(token) else None
-        if kind is not None or not _MASK.search(token):
-            return kind
-        visible = sum(c.isalpha() for c in token)
+        if not _MASK.search(token):
+            return self._kind_plain(token)
+        visible = _letters(token)
         if visible < 2 or visible < sum(1 for c in token if c in _MASK_CHARS):
             return None
         # As for plain tokens: whole words first, then compound heads, then prefixes (the mask in the part that fits).
@@ -174,39 +173,33 @@ class AbuseLexicon:
                 self._cache[token] = column
         return column
 
-
-    def with_local_terms(self, raw: bytes, source: str) -> "AbuseLexicon":
+    def with_local_terms(self, local: "AbuseLexicon") -> "AbuseLexicon":
         """This lexicon plus a deployment's own terms (the same TSV format): a slur that spreads in one region, the
         insulting compound of this week's storm. The model's weights for the columns stay as trained, so a listed
         term counts like the shipped terms of its kind, at once and in every compound its head rule matches, without
         retraining. A local entry wins over a shipped one for the same token, and a local word or head undoes a
         shipped exception for it. `sha256` stays the shipped file's (what the model was trained with);
-        `local_sha256` names the additions."""
-        try:
-            local = build(raw, source)
-        except AbuseLexiconError as error:
-            raise AbuseTermsError(str(error)) from None
+        `local_sha256` names the additions (load_local_terms)."""
         local_forms = set(local.words) | set(local.heads)
         return AbuseLexicon({**self.words, **local.words}, {**self.heads, **local.heads},
                             {**self.prefixes, **local.prefixes},
                             frozenset((self.exceptions - local_forms) | local.exceptions), self.sha256,
                             local_sha256=local.sha256)
 
-    @property
-    def local_terms(self) -> bool:
-        return self.local_sha256 is not None
 
-
-def load_local_terms(path: str | pathlib.Path) -> bytes:
-    """The bytes of a deployment's terms file, or AbuseLexiconError naming the file (missing, unreadable)."""
+def load_local_terms(path: str | pathlib.Path) -> AbuseLexicon:
+    """A deployment's terms file, parsed (its `sha256` is the file's), or AbuseTermsError naming the file and, for a
+    malformed entry, the line."""
     path = pathlib.Path(path)
     if not path.is_file():
         raise AbuseTermsError(f"{path}: the abuse terms file does not exist (classifier.abuse_terms / "
                                 "--abuse-terms; format: detectors/data/abuse_de.tsv)")
     try:
-        return path.read_bytes()
+        return build(path.read_bytes(), str(path))
     except OSError as error:
         raise AbuseTermsError(f"{path}: cannot read the abuse terms file ({error.strerror})") from None
+    except AbuseLexiconError as error:
+        raise AbuseTermsError(str(error)) from None
 
 
 # Disguised tokens (AbuseLexicon._kind_disguised). Digits read as letters only where they stand between letters or

@@ -327,7 +327,7 @@ _AMBIGUOUS = ABUSE_COLUMNS.index(("ambiguous",))
 # pointer ("diese Ratten", "solche Parasiten", "alles Nazis") or a comparison ("wie Ratten", Bavarian "wia").
 _AIMING_WORDS = frozenset("du ihr euch dich dir seid bist wart dieser diese dieses diesen diesem solche solcher "
                           "solches solchen alles wie wia son so'n sone".split())
-_AIMING_FILLERS = frozenset("ein eine einen einem einer ne nen 'n n doch halt nur alle alles echt total richtige "
+_AIMING_FILLERS = frozenset("ein eine einen einem einer ne nen 'n n doch halt nur alle echt total richtige "
                             "richtig elende elenden dreckige dreckigen verdammte verdammten".split())
 # A predicate ("Die Flüchtlinge sind Ratten", "der Amtsleiter ist ein Nazi") aims the word too, unless its clause
 # opens with a place, a time or "es": then "sind" says where the animals are ("Im Keller sind Ratten", "Seit Wochen
@@ -346,14 +346,12 @@ def aimed_at(tokens: list[str], i: int) -> bool:
     """Whether the word at position i is aimed at someone: an aiming word (_AIMING_WORDS) or a predicate verb
     outside an existential clause among the three tokens before it, with only indefinite articles, particles and a
     few swear adjectives (_AIMING_FILLERS) between ("ihr seid die letzten Ratten" is not seen: "die" stops it)."""
-    for j in range(i - 1, max(i - 3, 0) - 1, -1):
-        t = tokens[j]
-        if t == _SEP:
-            return False
+    left, _ = _near(tokens, i, 3, 0)
+    for back, t in enumerate(left, start=1):
         if t in _AIMING_WORDS:
             return True
         if t in _PREDICATE_VERBS:
-            return _clause_opener(tokens, j) not in _EXISTENTIAL_OPENERS
+            return _clause_opener(tokens, i - back) not in _EXISTENTIAL_OPENERS
         if t not in _AIMING_FILLERS:
             return False
     return False
@@ -538,7 +536,7 @@ class Featurizer:
             if self._abuse is None:
                 raise AbuseTermsError(f"{abuse_terms}: this model has no abuse-lexicon features (models before 0.6.0), "
                                         "so it cannot use a deployment's abuse terms")
-            self._abuse = self._abuse.with_local_terms(load_local_terms(abuse_terms), str(abuse_terms))
+            self._abuse = self._abuse.with_local_terms(load_local_terms(abuse_terms))
 
     @property
     def abuse_lexicon(self) -> AbuseLexicon | None:

@@ -62,8 +62,7 @@ HYPERPARAMS: dict[str, Any] = {
     # L2-normalised n-gram rows.
     "emoji_weight": 4.0,
     # Weight of the five abuse-lexicon columns (four before 0.6.1; detectors/abuse_lexicon.py); 0 = none (models
-    # before 0.6.0). Fixed
-    # at 1 before measuring: one hit gives 0.5, the size of a short text's n-gram entries.
+    # before 0.6.0). Fixed at 1 before measuring: one hit gives 0.5, the size of a short text's n-gram entries.
     "abuse_weight": 1.0,
 }
 

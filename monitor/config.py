@@ -434,11 +434,11 @@ def check_settings(settings: Settings, source: str, environ: dict[str, str] | No
             if name not in env:
                 problems.append(f"notifications.targets.{i}.url: environment variable {name} is not set")
     if settings.classifier.abuse_terms is not None:
-        from detectors.abuse_lexicon import AbuseLexiconError, build, load_local_terms
+        from detectors.abuse_lexicon import AbuseTermsError, load_local_terms
 
         try:
-            build(load_local_terms(settings.classifier.abuse_terms), str(settings.classifier.abuse_terms))
-        except AbuseLexiconError as exc:
+            load_local_terms(settings.classifier.abuse_terms)
+        except AbuseTermsError as exc:
             problems.append(f"classifier.abuse_terms: {exc}")
     privacy = settings.privacy
     key = env.get(privacy.pseudonym_key_env) or privacy.pseudonym_key_fallback

@@ -39,13 +39,13 @@ def _terms(tmp_path: Path, rows: str, name: str = "terms.tsv") -> Path:
 
 def test_local_terms_extend_words_heads_and_exceptions():
     shipped = build((HEADER + "pack\tdehumanising\thead\nsixpack\texcept\tword\nnazi\tambiguous\tword\n").encode(), "s.tsv")
-    local = shipped.with_local_terms((HEADER + "furzer\tinsult\thead\nbeamtenpack\texcept\tword\n"
-                                      "sixpack\tinsult\tword\nnazi\tinsult\tword\n").encode(), "local.tsv")
+    local = shipped.with_local_terms(build((HEADER + "furzer\tinsult\thead\nbeamtenpack\texcept\tword\n"
+                                            "sixpack\tinsult\tword\nnazi\tinsult\tword\n").encode(), "local.tsv"))
     assert local.kind_of("schreibtischfurzer") == "insult" and shipped.kind_of("schreibtischfurzer") is None
     assert shipped.kind_of("beamtenpack") == "dehumanising" and local.kind_of("beamtenpack") is None  # local exception
     assert shipped.kind_of("sixpack") is None and local.kind_of("sixpack") == "insult"  # local word beats exception
     assert local.kind_of("nazis") == "insult"  # a local entry wins over the shipped kind
-    assert local.sha256 == shipped.sha256 and local.local_terms and not shipped.local_terms
+    assert local.sha256 == shipped.sha256 and local.local_sha256 is not None and shipped.local_sha256 is None
 
 
 @pytest.mark.parametrize("rows, fragment", [
